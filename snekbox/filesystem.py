@@ -66,12 +66,16 @@ def validate_path(path: str) -> PurePosixPath:
     """A client's file path, relative and inside /home, or InputFileError saying why not."""
     if "\0" in path:
         raise InputFileError(f"file path {path!r} contains a NUL character")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputFileError(f"file path {path!r} is not valid Unicode") from None
     pure = PurePosixPath(path)
     if not path or pure.is_absolute():
         raise InputFileError(f"file path {path!r} must be relative to /home")
     if ".." in pure.parts or pure == PurePosixPath("."):
         raise InputFileError(f"file path {path!r} must stay inside /home")
-    if len(path.encode("utf-8", "surrogatepass")) > 1024 or any(len(p) > 255 for p in pure.parts):
+    if len(path.encode("utf-8")) > 1024 or any(len(p) > 255 for p in pure.parts):
         raise InputFileError(f"file path {path[:80]!r}... is too long")
     return pure
 

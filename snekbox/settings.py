@@ -35,8 +35,10 @@ class Settings:
     max_stdin: int
     max_body_size: int
     runtimes: str
+    workers: int
     max_jobs: int
     max_queue: int
+    health_interval: float
     api_tokens: str
     api_tokens_file: str
 
@@ -46,6 +48,19 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def jobs_at_once(self) -> int:
+        """max_jobs, or when 0: 8 per core, as many as half the memory can hold."""
+        if self.max_jobs > 0:
+            return self.max_jobs
+        per_job = self.memory_limit + self.tmpfs_size
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return max(1, min(8 * (os.cpu_count() or 1), memory // 2 // per_job))
+
+    @property
+    def jobs_per_worker(self) -> int:
+        return max(1, -(-self.jobs_at_once // self.workers))
 
 
 def _convert(name: str, raw: str, kind: type) -> object:

@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 from snekbox import filesystem, limits
+from snekbox.filesystem import InputFileError, validate_path
 from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.settings import Settings
 
-__all__ = ["JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail", "prepare",
-           "run_safely", "verdict"]
+__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail", "prepare",
+           "run_safely", "validate_path", "verdict"]
 
 
 class JailSetupError(RuntimeError):
