@@ -62,6 +62,16 @@ def enter_private_mount_namespace() -> None:
     mount("none", Path("/"), None, MS_REC | MS_SLAVE)
 
 
+def bind_readonly(source: Path, target: Path) -> None:
+    """Bind `source` (a file or directory tree) read-only onto an existing `target`.
+
+    Binding here, as root, is what lets a prefix under a mode-700 home (pyenv in /root)
+    reach the jail: nsjail's own mounts are made as an unprivileged user.
+    """
+    mount(str(source), target, None, MS_BIND | MS_REC)
+    mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
 def validate_path(path: str) -> PurePosixPath:
     """A client's file path, relative and inside /home, or InputFileError saying why not."""
     if "\0" in path:
@@ -92,17 +102,11 @@ class WorkDir:
         for sub in ("runtimes", "runs"):
             (self.root / sub).mkdir(mode=0o755)
 
-    def expose_runtime(self, name: str, prefix: Path) -> Path:
-        """Bind `prefix` read-only where the jail's user namespace can reach it.
-
-        An interpreter under a mode-700 home (pyenv in /root) cannot be bind-mounted by
-        nsjail directly: its mounts are made as an unprivileged user.
-        """
-        view = self.root / "runtimes" / name
-        view.mkdir(mode=0o755)
-        mount(str(prefix), view, None, MS_BIND | MS_REC)
-        mount("none", view, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        return view
+    def runtime_dir(self, name: str) -> Path:
+        """An empty directory in which the jail's view of runtime `name` is built."""
+        path = self.root / "runtimes" / name
+        path.mkdir(mode=0o755)
+        return path
 
     def new_run(self, size: int) -> RunHome:
         return RunHome(self.root / "runs" / uuid.uuid4().hex, size)

@@ -61,8 +61,7 @@ class NsJail:
         self.runtimes = runtimes
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
-        self._views = {name: workdir.expose_runtime(name, rt.prefix)
-                       for name, rt in runtimes.items()}
+        self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
 
     def argv(self, spec: RunSpec, home: Path, log_fd: int) -> list[str]:
         """The nsjail command line for one run."""
@@ -74,7 +73,8 @@ class NsJail:
             *self.cgroups.nsjail_args(spec.limits.memory),
             "--bindmount", f"{home}:/home",
             "--bindmount_ro", f"{self._views[runtime.name]}:{runtime.jail_prefix}",
-            "--", runtime.jail_executable, *PYTHON_FLAGS, *spec.args,
+            *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
+            "--", runtime.executable_path, *PYTHON_FLAGS, *spec.args,
         ]
 
     def run(self, spec: RunSpec) -> EvalResult:

@@ -1,4 +1,10 @@
-"""Interpreters offered to jobs, each seen inside the jail under /snekbin/python/<name>."""
+"""Interpreters offered to jobs, each seen inside the jail as /snekbin/python/<name>.
+
+Inside the jail a runtime is a small virtual environment: `bin/python` is the real
+interpreter, `.base` its whole prefix (read-only), and its site-packages holds a .pth
+that appends /home to sys.path, so a job's own modules import under `-I` without ever
+shadowing the standard library.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from snekbox.filesystem import WorkDir, bind_readonly
+
 JAIL_ROOT = PurePosixPath("/snekbin/python")
 DEFAULT_NAME = "default"
-_PROBE = "import sys, platform; print(sys.base_prefix); print(platform.python_version())"
+_PROBE = ("import sys, platform; print(sys.base_prefix); print(platform.python_version()); "
+          "print('%d.%d' % sys.version_info[:2])")
 
 
 class RuntimeConfigError(ValueError):
@@ -25,6 +34,7 @@ class Runtime:
     executable: Path
     prefix: Path
     version: str
+    short_version: str
 
     @property
     def jail_prefix(self) -> PurePosixPath:
@@ -32,16 +42,35 @@ class Runtime:
 
     @property
     def executable_path(self) -> str:
-        """The classic public path clients name: /snekbin/python/<name>/bin/python."""
+        """The interpreter inside the jail: /snekbin/python/<name>/bin/python."""
         return str(self.jail_prefix / "bin" / "python")
 
     @property
-    def jail_executable(self) -> str:
-        """The interpreter's real file inside the jail (bin/python may not exist)."""
-        return str(self.jail_prefix / self.executable.relative_to(self.prefix))
+    def jail_environment(self) -> dict[str, str]:
+        """Variables the interpreter needs in the jail: its own libpython, if it has one.
 
-    def answers_to(self, path: str) -> bool:
-        return path in (self.executable_path, self.jail_executable)
+        Without it, an interpreter whose RPATH points at its host prefix would silently
+        load the system's libpython of another patch release.
+        """
+        if any((self.prefix / "lib").glob("libpython*.so*")):
+            return {"LD_LIBRARY_PATH": str(self.jail_prefix / ".base" / "lib")}
+        return {}
+
+    def expose(self, workdir: WorkDir) -> Path:
+        """Build the jail's view of this runtime; returns the directory to mount."""
+        view = workdir.runtime_dir(self.name)
+        (view / ".base").mkdir()
+        bind_readonly(self.prefix, view / ".base")
+        (view / "bin").mkdir()
+        (view / "bin" / "python").touch()
+        bind_readonly(self.executable, view / "bin" / "python")
+        home = self.jail_prefix / ".base" / self.executable.parent.relative_to(self.prefix)
+        (view / "pyvenv.cfg").write_text(
+            f"home = {home}\ninclude-system-site-packages = true\nversion = {self.version}\n")
+        site = view / "lib" / f"python{self.short_version}" / "site-packages"
+        site.mkdir(parents=True)
+        (site / "snekbox-home.pth").write_text("/home\n")
+        return view
 
 
 def probe(name: str, executable: str) -> Runtime:
@@ -54,8 +83,9 @@ def probe(name: str, executable: str) -> Runtime:
         raise RuntimeConfigError(f"runtime {name!r}: cannot run {executable}: {e}") from e
     prefix = Path(os.path.realpath(out[0]))
     if not real.is_relative_to(prefix):
-        raise RuntimeConfigError(f"runtime {name!r}: {real} does not live under its prefix {prefix}")
-    return Runtime(name=name, executable=real, prefix=prefix, version=out[1])
+        raise RuntimeConfigError(f"runtime {name!r}: {real} is not under its prefix {prefix}")
+    return Runtime(name=name, executable=real, prefix=prefix, version=out[1],
+                   short_version=out[2])
 
 
 def parse_spec(spec: str) -> list[tuple[str, str]]:

@@ -65,7 +65,7 @@ class Jobs:
         if executable_path is None:
             return self.runtimes["default"]
         for runtime in self.runtimes.values():
-            if runtime.answers_to(executable_path):
+            if runtime.executable_path == executable_path:
                 return runtime
         paths = ", ".join(sorted(r.executable_path for r in self.runtimes.values()))
         raise JobError(f"unknown executable_path {executable_path!r}; available: {paths}")
