@@ -79,7 +79,8 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
     unknown = set(values) - set(kinds)
     missing = set(kinds) - set(values)
     if unknown or missing:
-        raise SettingsError(f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}")
+        raise SettingsError(
+            f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}")
     for name, kind_name in kinds.items():
         kind = {"int": int, "float": float, "str": str}[kind_name]
         raw = environ.get(ENV_PREFIX + name.upper())

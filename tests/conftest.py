@@ -94,8 +94,8 @@ def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
     """Run mounts, per-run cgroups and nsjail processes that outlived their jobs."""
     found = [line for line in Path(mounts_file).read_text().splitlines()
              if "snekbox-home" in line or "/runs/" in line.split()[1]]
-    for base in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        parent = base / PARENT
+    for base in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        parent = Path(base) / PARENT
         if parent.is_dir():
             found += [str(p) for p in parent.iterdir() if p.is_dir()]
     nsjails = subprocess.run(["pgrep", "-x", "nsjail"], capture_output=True, text=True).stdout

@@ -13,8 +13,11 @@ from snekbox.settings import Settings
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     """Every error as JSON with both a title and a description."""
+    description = error.description
+    if description is None and isinstance(error, falcon.HTTPMethodNotAllowed):
+        description = f"{req.method} is not allowed here; use {error.headers['Allow']}"
     resp.content_type = falcon.MEDIA_JSON
-    resp.media = {"title": error.title, "description": error.description or error.title}
+    resp.media = {"title": error.title, "description": description or error.title}
 
 
 def create_app(jobs: Jobs, settings: Settings) -> falcon.App:

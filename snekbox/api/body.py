@@ -26,8 +26,9 @@ def read_json(req: falcon.Request, max_size: int) -> object:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as e:
+        description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
-                                    description=f"the body is not valid JSON: {e}"[:MAX_ERROR_LENGTH])
+                                    description=description[:MAX_ERROR_LENGTH])
 
 
 def _too_large(max_size: int) -> falcon.HTTPContentTooLarge:
@@ -47,4 +48,5 @@ def validate(validator: jsonschema.protocols.Validator, document: object) -> Non
 
 
 def bad_request(description: str) -> falcon.HTTPBadRequest:
-    return falcon.HTTPBadRequest(title="Invalid request", description=description[:MAX_ERROR_LENGTH])
+    return falcon.HTTPBadRequest(title="Invalid request",
+                                 description=description[:MAX_ERROR_LENGTH])

@@ -12,8 +12,8 @@ from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.settings import Settings
 
-__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail", "prepare",
-           "run_safely", "validate_path", "verdict"]
+__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail",
+           "prepare", "run_safely", "validate_path", "verdict"]
 
 
 class JailSetupError(RuntimeError):

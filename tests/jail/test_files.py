@@ -21,8 +21,8 @@ def test_output_files_exact_bytes_including_binary(run):
     payload = bytes(range(256)) * 4
     result = run(f"open('out.bin', 'wb').write({payload!r}); open('sub/t.txt', 'w').write('t')",
                  files={"sub/keep": b""})
-    assert [(f.path, f.content) for f in result.files] == [("out.bin", payload),
-                                                            ("sub/t.txt", b"t")]
+    assert [(f.path, f.content) for f in result.files] == [
+        ("out.bin", payload), ("sub/t.txt", b"t")]
 
 
 def test_unchanged_inputs_and_hidden_names_are_not_returned(run):

@@ -11,7 +11,8 @@ def test_hello_world(run):
 
 
 def test_runs_as_nobody_in_isolated_mode(run):
-    result = run("import os, sys; print(os.getuid(), os.getgid(), os.geteuid(), sys.flags.isolated)")
+    result = run("import os, sys; print(os.getuid(), os.getgid(), os.geteuid(), "
+                 "sys.flags.isolated)")
     assert result.stdout == "65534 65534 65534 1\n"
 
 
@@ -104,7 +105,8 @@ except OSError as e:
 def test_no_new_processes_or_threads(run, code):
     result = run(code)
     assert result.returncode == 1
-    assert "BlockingIOError: [Errno 11]" in result.stdout or "can't start new thread" in result.stdout
+    assert ("BlockingIOError: [Errno 11]" in result.stdout
+            or "can't start new thread" in result.stdout)
 
 
 def test_no_state_carried_between_runs(run):

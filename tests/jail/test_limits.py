@@ -65,7 +65,8 @@ def test_output_flood_is_capped_quickly(run, settings):
     start = time.monotonic()
     result = run("while True: print('x' * 1000)")
     assert time.monotonic() - start < 3
-    assert (result.returncode, result.status.value, result.signal) == (143, "output_limit", "SIGTERM")
+    assert (result.returncode, result.status.value) == (143, "output_limit")
+    assert result.signal == "SIGTERM"
     assert result.truncated
     assert len(result.stdout) == settings.output_limit
 
