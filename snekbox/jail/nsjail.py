@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 _EXITED = re.compile(r"exited with status: (\d+)")
 _SIGNALLED = re.compile(r"terminated with signal: \w+ \((\d+)\)")
 _TIME_LIMIT = "time limit"
+_SECCOMP_VIOLATION = "seccomp violation"
 PYTHON_FLAGS = ("-I",)
 
 
@@ -100,6 +101,10 @@ class NsJail:
         returncode, status = verdict(outcome)
         if status is Status.INTERNAL_ERROR:
             log.error("nsjail failed (exit %s): %s", outcome.exit_code, outcome.log[-2000:])
+        elif _SECCOMP_VIOLATION in outcome.log:
+            # A forbidden system call: worth an operator's eye, as it is a probe of the kernel.
+            log.warning("a job was killed by the seccomp policy after %.2f s (returncode %s)",
+                        outcome.duration, returncode)
         return EvalResult(
             stdout=outcome.output.decode("utf-8", "replace"),
             returncode=returncode,

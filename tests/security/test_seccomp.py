@@ -1,0 +1,131 @@
+"""The seccomp policy of config/snekbox.cfg, tried from inside real jobs.
+
+Each forbidden system call is made directly (ctypes, x86_64 numbers) with arguments that
+would be harmless if it were allowed; the job must die of SIGSYS before it can print again.
+"""
+
+import pytest
+
+# x86_64 numbers and arguments. Without the policy each of these returns (mostly an error)
+# and the job goes on to print "survived".
+KILLED = {
+    "ptrace": (101, "0, 0, 0, 0"),  # PTRACE_TRACEME
+    "process_vm_readv": (310, "1, 0, 0, 0, 0, 0"),
+    "process_vm_writev": (311, "1, 0, 0, 0, 0, 0"),
+    "kcmp": (312, "1, 1, 0, 0, 0"),
+    "pidfd_getfd": (438, "0, 0, 0"),
+    "mount": (165, "b'none', b'/home', b'tmpfs', 0, 0"),
+    "umount2": (166, "b'/home', 2"),
+    "pivot_root": (155, "b'/home', b'/home'"),
+    "chroot": (161, "b'/home'"),
+    "open_tree": (428, "-100, b'/home', 1"),
+    "fsopen": (430, "b'tmpfs', 0"),
+    "move_mount": (429, "-100, b'/home', -100, b'/tmp', 0"),
+    "open_by_handle_at": (304, "-100, 0, 0"),
+    "unshare": (272, "0x10000000"),  # CLONE_NEWUSER
+    "setns": (308, "0, 0"),
+    "bpf": (321, "0, 0, 0"),
+    "perf_event_open": (298, "0, 0, -1, -1, 0"),
+    "userfaultfd": (323, "0"),
+    "keyctl": (250, "0, 0"),
+    "add_key": (248, "b'user', b'k', b'v', 1, -2"),
+    "request_key": (249, "b'user', b'k', 0, 0"),
+    "kexec_load": (246, "0, 0, 0, 0"),
+    "kexec_file_load": (320, "-1, -1, 0, 0, 0"),
+    "init_module": (175, "0, 0, b''"),
+    "finit_module": (313, "-1, b'', 0"),
+    "delete_module": (176, "b'snekbox', 0"),
+    "personality": (135, "0x0040000"),  # ADDR_NO_RANDOMIZE
+    "ioctl TIOCSTI": (16, "0, 0x5412, b'x'"),
+    "ioctl TIOCSTI in the low word": (16, "0, 0x100005412, b'x'"),
+    "reboot": (169, "0, 0, 0, 0"),
+    "swapon": (167, "b'/home/swap', 0"),
+    "acct": (163, "0"),
+    "syslog": (103, "3, 0, 0"),
+    "iopl": (172, "3"),
+    "ioperm": (173, "0, 1, 1"),
+    # The x32 ABI: the same calls with 0x40000000 added, for kernels that enable it.
+    "x32 mount": (0x40000000 + 165, "b'none', b'/home', b'tmpfs', 0, 0"),
+    "x32 unshare": (0x40000000 + 272, "0x10000000"),
+    "x32 ptrace": (0x40000000 + 521, "0, 0, 0, 0"),
+    "x32 clone": (0x40000000 + 56, "0x11, 0, 0, 0, 0"),
+}
+
+NAMESPACE_FLAGS = {
+    "CLONE_NEWNS": 0x00020000,
+    "CLONE_NEWCGROUP": 0x02000000,
+    "CLONE_NEWUTS": 0x04000000,
+    "CLONE_NEWIPC": 0x08000000,
+    "CLONE_NEWUSER": 0x10000000,
+    "CLONE_NEWPID": 0x20000000,
+    "CLONE_NEWNET": 0x40000000,
+}
+SIGCHLD = 17
+
+
+def syscall_job(number: int, args: str) -> str:
+    return (f"import ctypes\n"
+            f"libc = ctypes.CDLL(None, use_errno=True)\n"
+            f"libc.syscall.restype = ctypes.c_long\n"
+            f"result = libc.syscall(ctypes.c_long({number}), {args})\n"
+            f"print('survived', result, ctypes.get_errno(), flush=True)\n")
+
+
+def assert_killed_by_seccomp(result):
+    assert (result.returncode, result.status.value, result.signal) == (159, "signal", "SIGSYS")
+    assert "survived" not in result.stdout
+
+
+@pytest.mark.parametrize("name", KILLED)
+def test_forbidden_syscall_kills_the_job(run, name):
+    number, args = KILLED[name]
+    assert_killed_by_seccomp(run(syscall_job(number, args)))
+
+
+@pytest.mark.parametrize("flag", NAMESPACE_FLAGS)
+def test_clone_into_a_new_namespace_kills_the_job(run, flag):
+    flags = NAMESPACE_FLAGS[flag] | SIGCHLD
+    assert_killed_by_seccomp(run(syscall_job(56, f"{flags:#x}, 0, 0, 0, 0")))
+
+
+def test_plain_clone_is_allowed_and_fails_on_the_pids_limit(run):
+    result = run(syscall_job(56, f"{SIGCHLD}, 0, 0, 0, 0"))
+    assert result.stdout == "survived -1 11\n"  # EAGAIN from the pids cgroup, not SIGSYS
+
+
+def test_reading_the_personality_is_allowed(run):
+    result = run(syscall_job(135, "0xffffffff"))
+    assert result.stdout == "survived 0 0\n"
+
+
+def test_ordinary_ioctl_is_allowed(run):
+    code = "import fcntl, termios, array\nbuf = array.array('i', [0])\n" \
+           "fcntl.ioctl(0, termios.FIONREAD, buf)\nprint('survived', buf[0])"
+    result = run(code, stdin=b"abc")
+    assert result.stdout == "survived 3\n"
+
+
+@pytest.mark.parametrize("name,number", [("clone3", 435), ("io_uring_setup", 425),
+                                         ("io_uring_enter", 426), ("io_uring_register", 427)])
+def test_probed_features_answer_enosys(run, name, number):
+    result = run(syscall_job(number, "0, 0, 0, 0, 0, 0"))
+    assert (result.stdout, result.returncode) == ("survived -1 38\n", 0)
+
+
+def test_a_32bit_system_call_kills_the_job(run):
+    # i386 getpid through int 0x80, from machine code: the policy allows only x86_64 calls.
+    code = """
+import ctypes, mmap
+machine_code = bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3])  # mov eax, 20; int 0x80; ret
+page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+page.write(machine_code)
+function = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+print("survived", function(), flush=True)
+"""
+    assert_killed_by_seccomp(run(code))
+
+
+def test_violation_is_reported_over_http(client):
+    body = client.eval(input=syscall_job(101, "0, 0, 0, 0"))
+    assert (body["returncode"], body["status"], body["signal"]) == (159, "signal", "SIGSYS")
+    assert body["stdout"] == ""
