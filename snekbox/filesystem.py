@@ -174,14 +174,20 @@ class RunHome:
         scanned = 0
         while pending and len(found) < max_files and scanned < MAX_ENTRIES_SCANNED:
             directory, prefix = pending.pop()
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)[:MAX_ENTRIES_SCANNED - scanned]
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)[:MAX_ENTRIES_SCANNED - scanned]
+            except OSError:
+                continue  # e.g. a path longer than PATH_MAX: skipped, like anything odd
             scanned += len(entries)
             for entry in entries:
                 if entry.name[0] in "._" or not _is_utf8(entry.name):
                     continue
                 relative = prefix + entry.name
-                info = entry.stat(follow_symlinks=False)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
                 if info.st_dev != device:
                     continue
                 if stat.S_ISDIR(info.st_mode) and prefix.count("/") < MAX_DEPTH:
