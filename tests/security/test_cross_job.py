@@ -1,0 +1,199 @@
+"""Jobs running at the same time cannot reach each other, nor the host's objects.
+
+Job A creates something and waits; job B, started alongside, looks for it. Each job reports
+when it acted, so the test knows B looked while A's object existed.
+"""
+
+import ctypes
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+HOLD_SECONDS = 1.5
+CLOCK = "import time\ndef now():\n    return repr(time.time())\n"
+
+
+def side_by_side(run, code_a: str, code_b: str):
+    """Run A, then B 0.5 s later, concurrently; both results."""
+    with ThreadPoolExecutor(2) as pool:
+        a = pool.submit(run, code_a, limits={"time": HOLD_SECONDS + 3})
+        b = pool.submit(run, "import time; time.sleep(0.5)\n" + code_b)
+        return a.result(), b.result()
+
+
+def lines(result) -> dict[str, str]:
+    """`key value` lines of a job's output as a dict."""
+    assert result.returncode == 0, result.stdout
+    return dict(line.split(" ", 1) for line in result.stdout.splitlines())
+
+
+def assert_looked_while_it_existed(a: dict, b: dict):
+    assert float(a["created"]) < float(b["looked"]) < float(a["released"])
+
+
+def test_abstract_unix_sockets_are_per_job(run):
+    name = f"\0snekbox-{uuid.uuid4().hex}"
+    a, b = side_by_side(run, CLOCK + f"""
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.bind({name!r})
+s.listen()
+s.settimeout({HOLD_SECONDS})
+print("created", now(), flush=True)
+try:
+    s.accept()
+    print("visitor yes")
+except TimeoutError:
+    print("visitor none")
+print("released", now())
+""", CLOCK + f"""
+import socket
+c = socket.socket(socket.AF_UNIX)
+try:
+    c.connect({name!r})
+    print("connect yes")
+except OSError as e:
+    print("connect", type(e).__name__)
+print("looked", now())
+mine = socket.socket(socket.AF_UNIX)
+mine.bind({name!r})  # the same name is free in this job's own network namespace
+print("bind yes")
+""")
+    a, b = lines(a), lines(b)
+    assert_looked_while_it_existed(a, b)
+    assert (a["visitor"], b["connect"], b["bind"]) == ("none", "ConnectionRefusedError", "yes")
+
+
+def test_host_abstract_sockets_are_unreachable(run):
+    name = f"\0snekbox-host-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(name)
+        listener.listen()
+        result = run(f"""
+import socket
+try:
+    socket.socket(socket.AF_UNIX).connect({name!r})
+    print("reached the host")
+except OSError as e:
+    print(type(e).__name__)
+""")
+    assert result.stdout == "ConnectionRefusedError\n"
+
+
+def test_files_of_another_job_are_invisible(run):
+    token = uuid.uuid4().hex
+    a, b = side_by_side(run, CLOCK + f"""
+import time
+open("secret-{token}", "w").write("{token}")
+print("created", now(), flush=True)
+time.sleep({HOLD_SECONDS})
+print("released", now())
+""", CLOCK + f"""
+import os
+hits = []
+for top in ("/home", "/tmp", "/dev", "/etc", "/"):
+    for root, dirs, files in os.walk(top):
+        if root == "/":
+            dirs[:] = [d for d in dirs if d in ("home", "tmp", "dev", "etc")]
+        hits += [os.path.join(root, f) for f in files if "{token}" in f]
+print("looked", now())
+print("hits", len(hits))
+print("home", os.listdir("/home"))
+""")
+    a, b = lines(a), lines(b)
+    assert_looked_while_it_existed(a, b)
+    assert (b["hits"], b["home"]) == ("0", "[]")
+
+
+def test_signals_cannot_reach_another_job_or_the_host(run):
+    host_pids = [os.getpid(), os.getppid(), 1]
+    a, b = side_by_side(run, CLOCK + f"""
+import time
+print("created", now(), flush=True)
+time.sleep({HOLD_SECONDS})
+print("released", now())
+""", CLOCK + f"""
+import os, signal
+print("looked", now())
+me = os.getpid()
+hit = []
+for pid in list(range(2, 5000)) + {host_pids!r}:
+    if pid == me:
+        continue
+    try:
+        os.kill(pid, signal.SIGKILL)
+        hit.append(pid)
+    except ProcessLookupError:
+        pass
+try:
+    os.kill(-1, signal.SIGKILL)
+    print("everyone yes")
+except ProcessLookupError:
+    print("everyone none")
+print("pid", me)
+print("hit", hit)
+""")
+    a, b = lines(a), lines(b)
+    assert_looked_while_it_existed(a, b)
+    assert (b["pid"], b["hit"], b["everyone"]) == ("1", "[]", "none")
+
+
+def test_no_shared_memory_directory(run):
+    code = """
+from multiprocessing import shared_memory
+try:
+    shared_memory.SharedMemory(name="snekbox", create=True, size=4096)
+    print("created")
+except OSError as e:
+    print(type(e).__name__)
+import os
+print(os.path.exists("/dev/shm"))
+"""
+    assert run(code).stdout == "FileNotFoundError\nFalse\n"
+
+
+SYSV = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT = 0o1000
+"""
+
+
+def test_sysv_ipc_objects_are_per_job(run):
+    key = int.from_bytes(os.urandom(3), "big") + 1
+    a, b = side_by_side(run, CLOCK + SYSV + f"""
+import time
+ids = (libc.shmget({key}, 4096, IPC_CREAT | 0o666), libc.msgget({key}, IPC_CREAT | 0o666),
+       libc.semget({key}, 1, IPC_CREAT | 0o666))
+print("created", now(), flush=True)
+print("made", all(i >= 0 for i in ids))
+time.sleep({HOLD_SECONDS})
+print("released", now())
+""", CLOCK + SYSV + f"""
+found = (libc.shmget({key}, 0, 0), libc.msgget({key}, 0), libc.semget({key}, 0, 0))
+print("looked", now())
+print("found", found, ctypes.get_errno())
+""")
+    a, b = lines(a), lines(b)
+    assert_looked_while_it_existed(a, b)
+    assert a["made"] == "True"
+    assert b["found"] == "(-1, -1, -1) 2"  # ENOENT: A's IPC namespace is not B's
+
+
+@pytest.fixture
+def host_shared_memory():
+    """A SysV shared memory segment in the host's IPC namespace, removed afterwards."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = int.from_bytes(os.urandom(3), "big") + 1
+    segment = libc.shmget(key, 4096, 0o1000 | 0o666)
+    assert segment >= 0
+    yield key
+    libc.shmctl(segment, 0, None)  # IPC_RMID
+
+
+def test_host_sysv_ipc_is_invisible(run, host_shared_memory):
+    result = run(SYSV + f"print(libc.shmget({host_shared_memory}, 0, 0), ctypes.get_errno())")
+    assert result.stdout == "-1 2\n"
