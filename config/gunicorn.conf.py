@@ -1,0 +1,28 @@
+"""gunicorn settings for snekbox. `-b 127.0.0.1:PORT` on the command line overrides bind.
+
+The app is loaded in the master before workers fork, so the host is prepared once (a
+private mount namespace, cgroups, runtimes) and a broken host stops the start at once.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from snekbox import settings  # noqa: E402
+
+_settings = settings.current()
+
+wsgi_app = "snekbox.api.wsgi:app"
+bind = "0.0.0.0:8060"
+preload_app = True
+workers = _settings.workers
+worker_class = "gthread"
+# Enough threads that every job slot, every queued request and a few cheap requests
+# (health, metrics) are served; beyond them the service answers 503 itself.
+threads = _settings.jobs_per_worker + _settings.max_queue + 4
+timeout = int(_settings.max_time_limit) + 30
+graceful_timeout = int(_settings.max_time_limit) + 5
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"

@@ -1,0 +1,1 @@
+"""snekbox: run untrusted Python code under NsJail and return what it printed."""

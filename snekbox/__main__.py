@@ -1,0 +1,42 @@
+"""`python -m snekbox CODE [ARG...]`: run code in the service's jail, without HTTP.
+
+Prints what the job printed and exits with its return code, for debugging the jail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from snekbox import settings
+from snekbox.jail import JailSetupError
+from snekbox.jobs import EvalRequest, JobError, Jobs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m snekbox", description=__doc__.split("\n")[0])
+    parser.add_argument("code", help="Python code, run as with `python -I -c CODE`")
+    parser.add_argument("args", nargs="*", help="more arguments, seen by the code as sys.argv[1:]")
+    parser.add_argument("--version", dest="runtime", help="a runtime name (default: default)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    try:
+        jobs = Jobs.start(settings.current())
+        result = jobs.run(EvalRequest(args=("-c", options.code, *options.args),
+                                      version=options.runtime))
+    except (JailSetupError, JobError) as e:
+        print(f"snekbox: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.stdout)
+    if result.returncode is None:
+        return 1
+    if result.status.value not in ("ok", "error"):
+        print(f"[snekbox: {result.status.value}, returncode {result.returncode}]", file=sys.stderr)
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

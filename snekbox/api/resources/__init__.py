@@ -1,0 +1,1 @@
+"""One falcon resource per endpoint."""

@@ -1,0 +1,69 @@
+"""POST /eval: run Python in a fresh jail and answer with its output and verdict."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import falcon
+import jsonschema
+
+from snekbox.api import body, schemas
+from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
+from snekbox.settings import Settings
+
+RETRY_AFTER_SECONDS = 1
+
+
+class EvalResource:
+    """Validates the body, hands the job over, and turns every bad input into a 4xx."""
+
+    def __init__(self, jobs: Jobs, settings: Settings):
+        self.jobs = jobs
+        self.settings = settings
+        self.validator = jsonschema.Draft202012Validator(schemas.eval_request(settings))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        document = body.read_json(req, self.settings.max_body_size)
+        body.validate(self.validator, document)
+        request = self.to_request(document)
+        try:
+            result = self.jobs.run(request)
+        except JobError as e:
+            raise body.bad_request(str(e))
+        except Overloaded as e:
+            raise falcon.HTTPServiceUnavailable(
+                title="Too many jobs", description=f"try again shortly: {e}",
+                retry_after=RETRY_AFTER_SECONDS)
+        req.context.result = result
+        resp.media = result.to_json()
+
+    def to_request(self, document: dict) -> EvalRequest:
+        """The validated body as a job request: code, decoded files, stdin and limits."""
+        args = list(document.get("args", ["-c"] if "input" in document else []))
+        if "input" in document:
+            args.append(document["input"])
+        paths = [f["path"] for f in document.get("files", [])]
+        if len(set(paths)) != len(paths):
+            raise body.bad_request("files: each path may be given only once")
+        stdin = document.get("stdin", "").encode("utf-8", "surrogatepass")
+        if len(stdin) > self.settings.max_stdin:
+            raise falcon.HTTPContentTooLarge(
+                title="stdin too large",
+                description=f"stdin may hold at most {self.settings.max_stdin} bytes")
+        return EvalRequest(
+            args=tuple(args),
+            files={f["path"]: _decode(f["path"], f.get("content", ""))
+                   for f in document.get("files", [])},
+            stdin=stdin,
+            limits=document.get("limits", {}),
+            executable_path=document.get("executable_path"),
+            version=document.get("version"),
+        )
+
+
+def _decode(path: str, content: str) -> bytes:
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise body.bad_request(f"files: the content of {path[:100]!r} is not valid base64")

@@ -1,0 +1,225 @@
+"""Host-side filesystems of the jail: runtimes exposed read-only and a fresh tmpfs per run.
+
+Everything is mounted inside a private mount namespace of the service (entered once at
+start-up), so no mount is visible on the host and none outlives the service, even if it
+is killed. Within it, a tmpfs covers `work_dir`; runtimes and runs live below it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+import uuid
+from pathlib import Path, PurePosixPath
+
+from snekbox.result import FileAttachment
+
+JOB_UID = 65534
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 32, 4096, 16384, 1 << 19
+MNT_DETACH = 2
+# Bounds on the walk over a finished run's /home, so a tree of many tiny entries is cheap.
+MAX_ENTRIES_SCANNED = 10000
+MAX_DEPTH = 32
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class FilesystemError(OSError):
+    """A mount or unmount failed: the host is not set up to run jobs."""
+
+
+class InputFileError(ValueError):
+    """A client-supplied input file cannot be written: bad path, or too large."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise FilesystemError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str, target: Path, fstype: str | None, flags: int, data: str = "") -> None:
+    _check(_libc.mount(source.encode(), str(target).encode(),
+                       fstype.encode() if fstype else None, flags, data.encode()),
+           f"mount {source} on {target}")
+
+
+def unmount(target: Path) -> None:
+    """Unmount, detaching lazily if something still holds the mount."""
+    if _libc.umount2(str(target).encode(), 0) != 0:
+        _check(_libc.umount2(str(target).encode(), MNT_DETACH), f"umount {target}")
+
+
+def enter_private_mount_namespace() -> None:
+    """Give this process a mount namespace of its own; mounts made later vanish with it.
+
+    Call it from the main thread before any other thread or worker process is started.
+    """
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS): snekbox must run as root")
+    mount("none", Path("/"), None, MS_REC | MS_SLAVE)
+
+
+def bind_readonly(source: Path, target: Path) -> None:
+    """Bind `source` (a file or directory tree) read-only onto an existing `target`.
+
+    Binding here, as root, is what lets a prefix under a mode-700 home (pyenv in /root)
+    reach the jail: nsjail's own mounts are made as an unprivileged user.
+    """
+    mount(str(source), target, None, MS_BIND | MS_REC)
+    mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def validate_path(path: str) -> PurePosixPath:
+    """A client's file path, relative and inside /home, or InputFileError saying why not."""
+    if "\0" in path:
+        raise InputFileError(f"file path {path!r} contains a NUL character")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputFileError(f"file path {path!r} is not valid Unicode") from None
+    pure = PurePosixPath(path)
+    if not path or pure.is_absolute():
+        raise InputFileError(f"file path {path!r} must be relative to /home")
+    if ".." in pure.parts or pure == PurePosixPath("."):
+        raise InputFileError(f"file path {path!r} must stay inside /home")
+    if len(path.encode("utf-8")) > 1024 or any(len(p) > 255 for p in pure.parts):
+        raise InputFileError(f"file path {path[:80]!r}... is too long")
+    return pure
+
+
+class WorkDir:
+    """The service's private tmpfs at `root`, holding runtime views and per-run mounts."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def mount(self) -> None:
+        self.root.mkdir(mode=0o755, parents=True, exist_ok=True)
+        mount("snekbox", self.root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        for sub in ("runtimes", "runs"):
+            (self.root / sub).mkdir(mode=0o755)
+
+    def runtime_dir(self, name: str) -> Path:
+        """An empty directory in which the jail's view of runtime `name` is built."""
+        path = self.root / "runtimes" / name
+        path.mkdir(mode=0o755)
+        return path
+
+    def new_run(self, size: int) -> RunHome:
+        return RunHome(self.root / "runs" / uuid.uuid4().hex, size)
+
+
+class RunHome:
+    """One run's /home: a size-capped tmpfs, mounted on entry and gone on exit."""
+
+    def __init__(self, path: Path, size: int):
+        self.path = path
+        self.size = size
+        self._inputs: dict[str, bytes] = {}
+
+    def __enter__(self) -> RunHome:
+        self.path.mkdir(mode=0o755)
+        try:
+            mount("snekbox-home", self.path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  f"size={self.size},uid={JOB_UID},gid={JOB_UID},mode=0755,nr_inodes=4096")
+        except FilesystemError:
+            self.path.rmdir()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            unmount(self.path)
+        finally:
+            self.path.rmdir()
+
+    def write_inputs(self, files: dict[str, bytes]) -> None:
+        """Write the client's files, creating directories, all owned by the job's user."""
+        for path, content in files.items():
+            pure = validate_path(path)
+            try:
+                self._write(pure, content)
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                raise InputFileError(f"file path {path!r} is given twice or clashes with another")
+            except OSError as e:
+                raise InputFileError(f"cannot write {path!r}: {e.strerror}; the run's /home "
+                                     f"holds at most {self.size} bytes")
+            self._inputs[str(pure)] = content
+
+    def _write(self, path: PurePosixPath, content: bytes) -> None:
+        directory = self.path
+        for part in path.parts[:-1]:
+            directory = directory / part
+            if not directory.is_dir():
+                directory.mkdir(mode=0o755)
+                os.chown(directory, JOB_UID, JOB_UID)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(self.path / path, flags, 0o644), "wb") as f:
+            f.write(content)
+            os.fchown(f.fileno(), JOB_UID, JOB_UID)
+
+    def collect_outputs(self, max_files: int) -> tuple[FileAttachment, ...]:
+        """Regular files the job created or changed, never following a link.
+
+        Skips hidden names (leading "." or "_"), names that are not UTF-8, unchanged
+        inputs, and anything that is not a regular file on this run's own tmpfs.
+        """
+        found: list[FileAttachment] = []
+        budget = self.size
+        device = os.lstat(self.path).st_dev
+        pending: list[tuple[str, str]] = [(str(self.path), "")]
+        scanned = 0
+        while pending and len(found) < max_files and scanned < MAX_ENTRIES_SCANNED:
+            directory, prefix = pending.pop()
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)[:MAX_ENTRIES_SCANNED - scanned]
+            scanned += len(entries)
+            for entry in entries:
+                if entry.name[0] in "._" or not _is_utf8(entry.name):
+                    continue
+                relative = prefix + entry.name
+                info = entry.stat(follow_symlinks=False)
+                if info.st_dev != device:
+                    continue
+                if stat.S_ISDIR(info.st_mode) and prefix.count("/") < MAX_DEPTH:
+                    pending.append((entry.path, relative + "/"))
+                elif stat.S_ISREG(info.st_mode) and info.st_size <= budget:
+                    content = _read_regular(entry.path, device, budget)
+                    if content is None or self._inputs.get(relative) == content:
+                        continue
+                    budget -= len(content)
+                    found.append(FileAttachment(relative, content))
+                    if len(found) >= max_files:
+                        break
+        return tuple(sorted(found, key=lambda f: f.path))
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_regular(path: str, device: int, limit: int) -> bytes | None:
+    """The bytes of a regular file on `device`, or None for anything else or too large."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_dev != device or info.st_size > limit:
+            return None
+        chunks, remaining = [], limit + 1
+        while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        content = b"".join(chunks)
+        return content if len(content) <= limit else None
+    finally:
+        os.close(fd)

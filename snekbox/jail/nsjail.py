@@ -1,0 +1,119 @@
+"""The NsJail wrapper: one call runs one Python program in a fresh jail."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import re
+from pathlib import Path
+
+from snekbox.filesystem import WorkDir
+from snekbox.jail import process
+from snekbox.jail.runtimes import Runtime
+from snekbox.limits import Cgroups, JobLimits
+from snekbox.result import EvalResult, FileAttachment, Status
+
+log = logging.getLogger(__name__)
+
+_EXITED = re.compile(r"exited with status: (\d+)")
+_SIGNALLED = re.compile(r"terminated with signal: \w+ \((\d+)\)")
+_TIME_LIMIT = "time limit"
+PYTHON_FLAGS = ("-I",)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything a single run needs: interpreter, its arguments, input and limits."""
+
+    runtime: Runtime
+    args: tuple[str, ...]
+    limits: JobLimits
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    stdin: bytes = b""
+
+
+def verdict(outcome: process.Outcome) -> tuple[int, Status]:
+    """The job's return code (128+N for signal N) and why it ended, from nsjail's log."""
+    if outcome.stopped is process.Stop.OUTPUT:
+        return 143, Status.OUTPUT_LIMIT
+    if outcome.stopped is process.Stop.TIMEOUT or _TIME_LIMIT in outcome.log:
+        return 137, Status.TIMEOUT
+    if signalled := _SIGNALLED.search(outcome.log):
+        code = 128 + int(signalled[1])
+        return code, Status.OOM if code == 137 else Status.SIGNAL
+    if exited := _EXITED.search(outcome.log):
+        code = int(exited[1])
+        return code, Status.OK if code == 0 else Status.ERROR
+    return 255, Status.INTERNAL_ERROR
+
+
+class NsJail:
+    """Runs jobs under nsjail with `config` plus the per-run flags added here."""
+
+    def __init__(self, binary: str, config: Path, cgroups: Cgroups, workdir: WorkDir,
+                 runtimes: dict[str, Runtime], tmpfs_size: int, max_output_files: int):
+        self.binary = binary
+        self.config = config
+        self.cgroups = cgroups
+        self.workdir = workdir
+        self.runtimes = runtimes
+        self.tmpfs_size = tmpfs_size
+        self.max_output_files = max_output_files
+        self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
+
+    def argv(self, spec: RunSpec, home: Path, log_fd: int) -> list[str]:
+        """The nsjail command line for one run."""
+        runtime = spec.runtime
+        return [
+            self.binary, "--config", str(self.config), "--log_fd", str(log_fd),
+            # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
+            "--time_limit", str(math.ceil(spec.limits.time) + 1),
+            *self.cgroups.nsjail_args(spec.limits.memory),
+            "--bindmount", f"{home}:/home",
+            "--bindmount_ro", f"{self._views[runtime.name]}:{runtime.jail_prefix}",
+            *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
+            "--", runtime.executable_path, *PYTHON_FLAGS, *spec.args,
+        ]
+
+    def run(self, spec: RunSpec) -> EvalResult:
+        """Run one job in a jail no other job has touched; InputFileError for bad files."""
+        with self.workdir.new_run(self.tmpfs_size) as home:
+            home.write_inputs(spec.files)
+            outcome = self._spawn(spec, home.path)
+            files = home.collect_outputs(self.max_output_files)
+        return self._result(outcome, files)
+
+    def _spawn(self, spec: RunSpec, home: Path) -> process.Outcome:
+        stdin_fd = process.memfd("stdin", spec.stdin)
+        log_fd = process.memfd("nsjail-log")
+        try:
+            return process.run(self.argv(spec, home, log_fd), stdin_fd, log_fd,
+                               spec.limits.time, spec.limits.output)
+        finally:
+            os.close(stdin_fd)
+            os.close(log_fd)
+
+    @staticmethod
+    def _result(outcome: process.Outcome, files: tuple[FileAttachment, ...]) -> EvalResult:
+        returncode, status = verdict(outcome)
+        if status is Status.INTERNAL_ERROR:
+            log.error("nsjail failed (exit %s): %s", outcome.exit_code, outcome.log[-2000:])
+        return EvalResult(
+            stdout=outcome.output.decode("utf-8", "replace"),
+            returncode=returncode,
+            status=status,
+            duration=outcome.duration,
+            truncated=outcome.truncated,
+            files=files,
+        )
+
+
+def run_safely(jail: NsJail, spec: RunSpec) -> EvalResult:
+    """Like `jail.run`, but a host failure (mount, spawn) becomes an internal_error result."""
+    try:
+        return jail.run(spec)
+    except OSError as e:
+        log.exception("could not run a job")
+        return EvalResult.internal_error(f"snekbox could not run the job: {e.strerror or e}")

@@ -1,0 +1,100 @@
+"""Spawning nsjail and reading its merged output within a deadline and a size cap."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import selectors
+import subprocess
+import time
+
+READ_SIZE = 65536
+LOG_LIMIT = 1 << 20
+STOP_GRACE = 5.0
+
+
+class Stop(enum.Enum):
+    """Why snekbox itself stopped a job before it ended on its own."""
+
+    TIMEOUT = "timeout"
+    OUTPUT = "output"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What came out of one nsjail process."""
+
+    output: bytes
+    truncated: bool
+    stopped: Stop | None
+    exit_code: int
+    log: str
+    duration: float
+
+
+def memfd(name: str, data: bytes = b"") -> int:
+    """An anonymous in-memory file holding `data`, positioned at its start."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    if data:
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
+        output_limit: int) -> Outcome:
+    """Run nsjail, stopping it (SIGTERM, which makes it kill the job) at either limit."""
+    start = time.monotonic()
+    deadline = start + time_limit
+    proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, pass_fds=(log_fd,))
+    try:
+        output, stopped = _read(proc, deadline, output_limit)
+        if stopped is None:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                stopped = Stop.TIMEOUT
+        if stopped is not None:
+            _stop(proc)
+    finally:
+        proc.stdout.close()
+        if proc.poll() is None:
+            _stop(proc)
+    duration = time.monotonic() - start
+    size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
+    log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
+    return Outcome(output=output[:output_limit], truncated=len(output) > output_limit,
+                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
+
+
+def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
+    chunks: list[bytes] = []
+    size = 0
+    fd = proc.stdout.fileno()
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return b"".join(chunks), Stop.TIMEOUT
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(fd, READ_SIZE)
+            if not chunk:
+                return b"".join(chunks), None
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return b"".join(chunks), Stop.OUTPUT
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last resort."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

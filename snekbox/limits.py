@@ -1,0 +1,137 @@
+"""Per-job limits and the host cgroup tree that nsjail needs to enforce them.
+
+nsjail creates one child cgroup per run (NSJAIL.<pid>) under a parent that must exist
+already; this module finds which cgroup version the host uses and prepares that parent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+PARENT = "NSJAIL"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids")
+
+
+class CgroupError(RuntimeError):
+    """The host's cgroups cannot enforce the jail's memory and process limits."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobLimits:
+    """What one job may use: wall-clock seconds, bytes of memory, bytes of output."""
+
+    time: float
+    memory: int
+    output: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Cgroups:
+    """A prepared parent cgroup and the nsjail flags that point at it."""
+
+    version: int
+    root: Path
+    limits_swap: bool
+
+    @property
+    def parents(self) -> list[Path]:
+        """The parent cgroup directories: one per v1 controller, or the one v2 directory."""
+        if self.version == 2:
+            return [self.root / PARENT]
+        return [self.root / name / PARENT for name in V1_CONTROLLERS]
+
+    def nsjail_args(self, memory: int) -> list[str]:
+        """Flags that put a run under `parent` with `memory` bytes and no swap."""
+        if self.version == 2:
+            args = ["--use_cgroupv2", "--cgroupv2_mount", str(self.root / PARENT)]
+            swap = ["--cgroup_mem_swap_max", "0"]
+        else:
+            args = [
+                "--cgroup_mem_mount", str(self.root / "memory"),
+                "--cgroup_pids_mount", str(self.root / "pids"),
+                "--cgroup_mem_parent", PARENT,
+                "--cgroup_pids_parent", PARENT,
+            ]
+            swap = ["--cgroup_mem_memsw_max", str(memory)]
+        args += ["--cgroup_mem_max", str(memory)]
+        return args + swap if self.limits_swap else args
+
+    def leftover_children(self) -> list[Path]:
+        """Per-run cgroups still present under the parent (none once every run has ended)."""
+        return [p for c in self.parents if c.is_dir() for p in c.iterdir() if p.is_dir()]
+
+
+def detect_version(root: Path = CGROUP_ROOT) -> int:
+    """2 on a unified (pure v2) host, 1 where v1 memory and pids hierarchies are mounted."""
+    if (root / "cgroup.controllers").is_file():
+        return 2
+    if all((root / name / "tasks").is_file() for name in V1_CONTROLLERS):
+        return 1
+    raise CgroupError(
+        f"no usable cgroups under {root}: mount cgroup v2 there, or the v1 'memory' and 'pids' "
+        "hierarchies under it (in Docker: run the container with --privileged)"
+    )
+
+
+def _write(path: Path, value: str) -> None:
+    try:
+        path.write_text(value)
+    except OSError as e:
+        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}; snekbox needs root "
+                          "and a writable cgroup tree (in Docker: --privileged)") from e
+
+
+def _enable_controllers(cgroup: Path) -> None:
+    wanted = {"memory", "pids"}
+    available = set((cgroup / "cgroup.controllers").read_text().split())
+    if not wanted <= available:
+        raise CgroupError(f"cgroup controllers {sorted(wanted - available)} are not available "
+                          f"in {cgroup}; enable them for snekbox's parent cgroup")
+    enabled = set((cgroup / "cgroup.subtree_control").read_text().split())
+    if not wanted <= enabled:
+        _write(cgroup / "cgroup.subtree_control", " ".join("+" + c for c in wanted))
+
+
+def _move_self_out_of_root(root: Path) -> None:
+    """Obey cgroup v2's "no internal processes" rule when our cgroup is a namespace root.
+
+    Inside a container the root we see is a normal cgroup, so it may only delegate
+    controllers once no process lives in it: move this service into a leaf of its own.
+    """
+    leaf = root / "snekbox-service"
+    leaf.mkdir(exist_ok=True)
+    for pid in (root / "cgroup.procs").read_text().split():
+        try:
+            (leaf / "cgroup.procs").write_text(pid)
+        except OSError:
+            pass  # a process that exited meanwhile, or a kernel thread that cannot move
+
+
+def prepare(root: Path = CGROUP_ROOT) -> Cgroups:
+    """Create snekbox's parent cgroup with memory and pids delegated to it."""
+    version = detect_version(root)
+    if version == 1:
+        for name in V1_CONTROLLERS:
+            try:
+                (root / name / PARENT).mkdir(exist_ok=True)
+            except OSError as e:
+                raise CgroupError(f"cannot create {root / name / PARENT}: {e.strerror}") from e
+        memsw = root / "memory" / PARENT / "memory.memsw.limit_in_bytes"
+        return Cgroups(1, root, limits_swap=memsw.exists())
+
+    parent = root / PARENT
+    try:
+        _enable_controllers(root)
+    except CgroupError:
+        _move_self_out_of_root(root)
+        _enable_controllers(root)
+    parent.mkdir(exist_ok=True)
+    _enable_controllers(parent)
+    probe = parent / f"probe.{os.getpid()}"
+    probe.mkdir(exist_ok=True)
+    limits_swap = (probe / "memory.swap.max").exists()
+    probe.rmdir()
+    return Cgroups(2, root, limits_swap=limits_swap)

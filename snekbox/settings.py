@@ -1,0 +1,94 @@
+"""Deploy-time settings: defaults from config/snekbox.toml, overridden by SNEKBOX_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import tomllib
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = PROJECT_ROOT / "config" / "snekbox.toml"
+ENV_PREFIX = "SNEKBOX_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing from the defaults file or has a value of the wrong type."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of the service; config/snekbox.toml documents each one."""
+
+    nsjail_path: str
+    nsjail_config: str
+    work_dir: str
+    tmpfs_size: int
+    output_limit: int
+    max_output_files: int
+    time_limit: float
+    memory_limit: int
+    max_time_limit: float
+    max_memory_limit: int
+    max_output_limit: int
+    max_stdin: int
+    max_body_size: int
+    runtimes: str
+    workers: int
+    max_jobs: int
+    max_queue: int
+    health_interval: float
+    api_tokens: str
+    api_tokens_file: str
+
+    @property
+    def nsjail_config_path(self) -> Path:
+        return PROJECT_ROOT / self.nsjail_config
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def jobs_at_once(self) -> int:
+        """max_jobs, or when 0: 8 per core, as many as half the memory can hold."""
+        if self.max_jobs > 0:
+            return self.max_jobs
+        per_job = self.memory_limit + self.tmpfs_size
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return max(1, min(8 * (os.cpu_count() or 1), memory // 2 // per_job))
+
+    @property
+    def jobs_per_worker(self) -> int:
+        return max(1, -(-self.jobs_at_once // self.workers))
+
+
+def _convert(name: str, raw: str, kind: type) -> object:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}")
+
+
+def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_FILE) -> Settings:
+    """Read the defaults file, then apply any SNEKBOX_<KEY> variable from `environ`."""
+    environ = os.environ if environ is None else environ
+    with open(defaults_file, "rb") as f:
+        values = tomllib.load(f)
+    kinds = {field.name: field.type for field in dataclasses.fields(Settings)}
+    unknown = set(values) - set(kinds)
+    missing = set(kinds) - set(values)
+    if unknown or missing:
+        raise SettingsError(
+            f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    for name, kind_name in kinds.items():
+        kind = {"int": int, "float": float, "str": str}[kind_name]
+        raw = environ.get(ENV_PREFIX + name.upper())
+        values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
+    return Settings(**values)
+
+
+@functools.cache
+def current() -> Settings:
+    """The settings of this process, read once."""
+    return load()

@@ -1,0 +1,45 @@
+"""Start-up fails fast and clearly on a broken host; host failures become internal_error."""
+
+import copy
+import subprocess
+import sys
+
+from snekbox.jail import RunSpec, run_safely
+from snekbox.limits import JobLimits
+from tests.conftest import ROOT
+
+LIMITS = JobLimits(time=5, memory=52428800, output=1000)
+
+
+def test_missing_nsjail_stops_the_server_with_a_clear_message():
+    proc = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", "127.0.0.1:0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"SNEKBOX_NSJAIL_PATH": "/nonexistent/nsjail", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode != 0
+    assert "SNEKBOX_NSJAIL_PATH" in proc.stderr
+    assert "Listening at" not in proc.stderr
+
+
+def test_unrunnable_runtime_stops_the_server():
+    proc = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", "127.0.0.1:0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"SNEKBOX_RUNTIMES": "old=/nonexistent/python", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode != 0
+    assert "runtime 'old'" in proc.stderr
+
+
+def test_failed_tmpfs_mount_is_an_internal_error_with_null_returncode(jobs):
+    broken = copy.copy(jobs.jail)
+    broken.tmpfs_size = "not-a-size"
+    result = run_safely(broken, RunSpec(jobs.runtimes["default"], ("-c", "print(1)"), LIMITS))
+    assert (result.returncode, result.status.value) == (None, "internal_error")
+    assert "could not run the job" in result.stdout
+
+
+def test_failing_nsjail_is_255(jobs):
+    broken = copy.copy(jobs.jail)
+    broken.binary = "/bin/false"
+    result = run_safely(broken, RunSpec(jobs.runtimes["default"], ("-c", "print(1)"), LIMITS))
+    assert (result.returncode, result.status.value) == (255, "internal_error")

@@ -1,0 +1,114 @@
+"""Fixtures that run the real thing: an in-process jail and a real gunicorn server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from snekbox import settings as settings_module
+from snekbox.jobs import EvalRequest, Jobs
+from snekbox.limits import PARENT
+from snekbox.result import EvalResult
+from tests.helpers import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_VARIABLE = "SNEKBOX_TEST_SECRET"
+SECRET_VALUE = "the-server-environment-must-not-leak"
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return settings_module.current()
+
+
+@pytest.fixture(scope="session")
+def jobs(settings) -> Jobs:
+    """A jail in this process, exactly as the service prepares it."""
+    return Jobs.start(settings)
+
+
+@pytest.fixture(scope="session")
+def run(jobs):
+    """run(code, **request fields) -> EvalResult, through the jobs layer without HTTP."""
+    def run(code: str | None = None, **fields: object) -> EvalResult:
+        args = fields.pop("args", ("-c", code))
+        return jobs.run(EvalRequest(args=tuple(args), **fields))
+    return run
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Client]:
+    """A real gunicorn serving snekbox on a free loopback port, once /health answers."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
+         "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT, env={**os.environ, SECRET_VARIABLE: SECRET_VALUE, **(env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    client = Client("127.0.0.1", port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-3000:]}")
+        try:
+            if client.get("/health").status == 200:
+                return proc, client
+        except OSError:
+            time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError("server did not become healthy in 30 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def server():
+    """(process, client) of a gunicorn server shared by the HTTP tests."""
+    proc, client = start_server()
+    yield proc, client
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def client(server) -> Client:
+    return server[1]
+
+
+def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
+    """Run mounts, per-run cgroups and nsjail processes that outlived their jobs."""
+    found = [line for line in Path(mounts_file).read_text().splitlines()
+             if "snekbox-home" in line or "/runs/" in line.split()[1]]
+    for base in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
+        parent = Path(base) / PARENT
+        if parent.is_dir():
+            found += [str(p) for p in parent.iterdir() if p.is_dir()]
+    nsjails = subprocess.run(["pgrep", "-x", "nsjail"], capture_output=True, text=True).stdout
+    return found + [f"nsjail process {pid}" for pid in nsjails.split()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind():
+    """After the whole suite: no mounts, cgroups, temp dirs or processes remain."""
+    tmp_before = set(os.listdir("/tmp"))
+    yield
+    time.sleep(0.5)
+    assert leftovers() == []
+    assert leftovers("/proc/1/mounts") == []
+    new_tmp = [n for n in set(os.listdir("/tmp")) - tmp_before if "snekbox" in n or "nsjail" in n]
+    assert new_tmp == []

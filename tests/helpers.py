@@ -1,0 +1,57 @@
+"""Small helpers shared by the tests: an HTTP client for the real server."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+from dataclasses import dataclass
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class Client:
+    """A plain HTTP/1.1 client for one server on loopback."""
+
+    def __init__(self, host: str, port: int, timeout: float = 60):
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+        finally:
+            conn.close()
+
+    def post(self, path: str, document: object, headers: dict[str, str] | None = None) -> Response:
+        return self.request("POST", path, json.dumps(document).encode(),
+                            {"Content-Type": "application/json", **(headers or {})})
+
+    def eval(self, **document: object) -> dict:
+        """POST /eval and return the JSON of a 200 answer (fails the test otherwise)."""
+        resp = self.post("/eval", document)
+        assert resp.status == 200, (resp.status, resp.body[:500])
+        return resp.json
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
+        return self.request("GET", path, headers=headers)
+
+
+def b64(data: bytes | str) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def unb64(data: str) -> bytes:
+    return base64.b64decode(data)

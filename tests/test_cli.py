@@ -1,0 +1,28 @@
+"""`python -m snekbox` and the nsjpy alias run code in the same jail, without HTTP."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_module_prints_output_and_exits_with_job_code():
+    proc = subprocess.run([sys.executable, "-m", "snekbox", "import os, sys; print(os.getuid()); "
+                           "sys.exit(4)"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.stdout, proc.returncode) == ("65534\n", 4)
+
+
+def test_module_reports_a_timeout():
+    proc = subprocess.run([sys.executable, "-m", "snekbox", "import time; time.sleep(9)"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={"SNEKBOX_TIME_LIMIT": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 137
+    assert "timeout" in proc.stderr
+
+
+def test_nsjpy_alias():
+    script = f"shopt -s expand_aliases\nsource {ROOT}/scripts/.profile\nnsjpy \"print('hi')\"\n"
+    proc = subprocess.run(["bash", "-c", script], cwd="/", capture_output=True, text=True,
+                          timeout=60)
+    assert (proc.stdout, proc.returncode) == ("hi\n", 0)

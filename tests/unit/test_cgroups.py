@@ -1,0 +1,65 @@
+"""cgroup detection and nsjail flags, on fake cgroup trees (pure logic)."""
+
+import pytest
+
+from snekbox import limits
+
+
+def make_v1(root, memsw=True):
+    for name in ("memory", "pids"):
+        (root / name).mkdir()
+        (root / name / "tasks").write_text("")
+    if memsw:
+        # A real kernel creates this inside every new memory cgroup; a fake tree cannot.
+        (root / "memory" / "NSJAIL").mkdir()
+        (root / "memory" / "NSJAIL" / "memory.memsw.limit_in_bytes").write_text("")
+
+
+def test_detects_v1(tmp_path):
+    make_v1(tmp_path)
+    assert limits.detect_version(tmp_path) == 1
+
+
+def test_detects_v2(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("memory pids\n")
+    assert limits.detect_version(tmp_path) == 2
+
+
+def test_no_cgroups_is_a_clear_error(tmp_path):
+    with pytest.raises(limits.CgroupError, match="--privileged"):
+        limits.detect_version(tmp_path)
+
+
+def test_v1_prepare_creates_parents_and_limits_swap(tmp_path):
+    make_v1(tmp_path)
+    cgroups = limits.prepare(tmp_path)
+    assert (tmp_path / "pids" / "NSJAIL").is_dir()
+    args = cgroups.nsjail_args(1000)
+    assert args[args.index("--cgroup_mem_max") + 1] == "1000"
+    assert args[args.index("--cgroup_mem_memsw_max") + 1] == "1000"
+    assert "--use_cgroupv2" not in args
+
+
+def test_v1_without_swap_accounting_sets_no_swap_flag(tmp_path):
+    make_v1(tmp_path, memsw=False)
+    assert "--cgroup_mem_memsw_max" not in limits.prepare(tmp_path).nsjail_args(1000)
+
+
+def test_v2_flags_point_at_the_parent_and_forbid_swap():
+    cgroups = limits.Cgroups(version=2, root=limits.CGROUP_ROOT, limits_swap=True)
+    args = cgroups.nsjail_args(52428800)
+    assert args[:3] == ["--use_cgroupv2", "--cgroupv2_mount", "/sys/fs/cgroup/NSJAIL"]
+    assert args[args.index("--cgroup_mem_swap_max") + 1] == "0"
+
+
+def test_v2_missing_controller_is_a_clear_error(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    (tmp_path / "cgroup.procs").write_text("")
+    with pytest.raises(limits.CgroupError, match="memory"):
+        limits.prepare(tmp_path)
+
+
+def test_this_host_is_prepared(jobs):
+    cgroups = jobs.jail.cgroups
+    assert all(parent.is_dir() for parent in cgroups.parents)

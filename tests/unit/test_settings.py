@@ -1,0 +1,32 @@
+import pytest
+
+from snekbox import settings
+
+
+def test_defaults_match_the_documented_contract():
+    s = settings.load({})
+    assert (s.time_limit, s.memory_limit, s.output_limit) == (5, 52428800, 1000000)
+
+
+def test_environment_overrides_defaults():
+    s = settings.load({"SNEKBOX_OUTPUT_LIMIT": "2000", "SNEKBOX_TIME_LIMIT": "2.5",
+                       "SNEKBOX_RUNTIMES": "3.12=/x"})
+    assert (s.output_limit, s.time_limit, s.runtimes) == (2000, 2.5, "3.12=/x")
+
+
+def test_bad_override_names_the_variable():
+    with pytest.raises(settings.SettingsError, match="SNEKBOX_MAX_JOBS"):
+        settings.load({"SNEKBOX_MAX_JOBS": "many"})
+
+
+def test_defaults_file_and_settings_fields_agree(tmp_path):
+    broken = tmp_path / "s.toml"
+    broken.write_text('nsjail_path = ""\nsurprise = 1\n')
+    with pytest.raises(settings.SettingsError, match="surprise"):
+        settings.load({}, broken)
+
+
+def test_jobs_at_once_is_automatic_when_zero():
+    auto = settings.load({"SNEKBOX_MAX_JOBS": "0"})
+    assert auto.jobs_at_once >= 1
+    assert settings.load({"SNEKBOX_MAX_JOBS": "3", "SNEKBOX_WORKERS": "2"}).jobs_per_worker == 2
