@@ -35,6 +35,7 @@ class Settings:
     max_stdin: int
     max_body_size: int
     runtimes: str
+    packages: str
     workers: int
     max_jobs: int
     max_queue: int

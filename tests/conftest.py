@@ -49,8 +49,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Client]:
-    """A real gunicorn serving snekbox on a free loopback port, once /health answers."""
+def start_server(env: dict[str, str] | None = None,
+                 wait_healthy: bool = True) -> tuple[subprocess.Popen, Client]:
+    """A real gunicorn serving snekbox on a free loopback port, once /health answers
+    (or, without `wait_healthy`, once it answers at all)."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
@@ -63,7 +65,7 @@ def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, C
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-3000:]}")
         try:
-            if client.get("/health").status == 200:
+            if client.get("/health").status == 200 or not wait_healthy:
                 return proc, client
         except OSError:
             time.sleep(0.1)
@@ -90,25 +92,54 @@ def client(server) -> Client:
     return server[1]
 
 
-def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
-    """Run mounts, per-run cgroups and nsjail processes that outlived their jobs."""
-    found = [line for line in Path(mounts_file).read_text().splitlines()
-             if "snekbox-home" in line or "/runs/" in line.split()[1]]
+def _parent_of(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return "0"
+
+
+def _is_ours_or_orphaned(pid: str) -> bool:
+    """An nsjail of this test session, or one whose server is gone (not another session's)."""
+    parent = _parent_of(pid)
+    while parent not in ("0", "1"):
+        if parent == str(os.getpid()):
+            return True
+        parent = _parent_of(parent)
+    return _parent_of(pid) == "1"
+
+
+def _idle_run_cgroups() -> set[str]:
+    found = set()
     for base in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
         parent = Path(base) / PARENT
         if parent.is_dir():
-            found += [str(p) for p in parent.iterdir() if p.is_dir()]
+            found |= {str(p) for p in parent.iterdir()
+                      if p.is_dir() and not (p / "cgroup.procs").read_text().strip()}
+    return found
+
+
+def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
+    """Run mounts, per-run cgroups and nsjail processes that outlived their jobs.
+
+    Other test sessions may be running jobs meanwhile: a cgroup counts only if it stays
+    empty of processes (nsjail removes its own at once), an nsjail only if it is ours.
+    """
+    found = [line for line in Path(mounts_file).read_text().splitlines()
+             if "snekbox-home" in line or "/runs/" in line.split()[1]]
+    idle = _idle_run_cgroups()
+    time.sleep(1)
+    found += sorted(idle & _idle_run_cgroups())
     nsjails = subprocess.run(["pgrep", "-x", "nsjail"], capture_output=True, text=True).stdout
-    return found + [f"nsjail process {pid}" for pid in nsjails.split()]
+    return found + [f"nsjail process {pid}" for pid in nsjails.split() if _is_ours_or_orphaned(pid)]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind():
     """After the whole suite: no mounts, cgroups, temp dirs or processes remain."""
-    tmp_before = set(os.listdir("/tmp"))
     yield
-    time.sleep(0.5)
     assert leftovers() == []
     assert leftovers("/proc/1/mounts") == []
-    new_tmp = [n for n in set(os.listdir("/tmp")) - tmp_before if "snekbox" in n or "nsjail" in n]
-    assert new_tmp == []
+    orphaned = [name for name in os.listdir("/tmp") if name.startswith("snekbox-metrics-")
+                and not Path(f"/proc/{name.split('-')[2]}").exists()]
+    assert orphaned == []

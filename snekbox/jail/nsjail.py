@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 _EXITED = re.compile(r"exited with status: (\d+)")
 _SIGNALLED = re.compile(r"terminated with signal: \w+ \((\d+)\)")
 _TIME_LIMIT = "time limit"
-PYTHON_FLAGS = ("-I",)
+# Isolated mode; unbuffered, so output and tracebacks arrive in the order a terminal shows.
+PYTHON_FLAGS = ("-I", "-u")
 
 
 @dataclasses.dataclass(frozen=True)
