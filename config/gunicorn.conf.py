@@ -4,7 +4,11 @@ The app is loaded in the master before workers fork, so the host is prepared onc
 private mount namespace, cgroups, runtimes) and a broken host stops the start at once.
 """
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -12,6 +16,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from snekbox import settings  # noqa: E402
 
 _settings = settings.current()
+
+# Metrics from every worker are gathered in one directory, made fresh for this server
+# (named after the master's pid) and removed when the master exits, even on a failed start.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _master = os.getpid()
+    _metrics_dir = tempfile.mkdtemp(prefix=f"snekbox-metrics-{_master}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+    @atexit.register
+    def _remove_metrics_dir():
+        if os.getpid() == _master:  # workers inherit this hook; only the master cleans up
+            shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 wsgi_app = "snekbox.api.wsgi:app"
 bind = "0.0.0.0:8060"
@@ -26,3 +42,9 @@ graceful_timeout = int(_settings.max_time_limit) + 5
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
+
+
+def child_exit(server, worker):
+    """Forget the live gauges of a worker that is gone."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

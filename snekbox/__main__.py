@@ -17,7 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m snekbox", description=__doc__.split("\n")[0])
     parser.add_argument("code", help="Python code, run as with `python -I -c CODE`")
     parser.add_argument("args", nargs="*", help="more arguments, seen by the code as sys.argv[1:]")
-    parser.add_argument("--version", dest="runtime", help="a runtime name (default: default)")
+    parser.add_argument("--runtime", help="a runtime name from GET /runtimes (default: default)")
     return parser.parse_args(argv)
 
 

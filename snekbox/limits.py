@@ -64,6 +64,31 @@ class Cgroups:
         return [p for c in self.parents if c.is_dir() for p in c.iterdir() if p.is_dir()]
 
 
+def _read_limit(path: Path) -> int | None:
+    try:
+        value = path.read_text().split()
+    except OSError:
+        return None
+    return int(value[0]) if value and value[0].isdigit() else None
+
+
+def capacity(root: Path = CGROUP_ROOT) -> tuple[float, int]:
+    """Cores and bytes of memory this service may use: the machine's, or less where a
+    container's cgroup (a Kubernetes pod's limits) says so."""
+    cores: float = len(os.sched_getaffinity(0))
+    quota = (root / "cpu.max").read_text().split() if (root / "cpu.max").exists() else []
+    if len(quota) == 2 and quota[0].isdigit():
+        cores = min(cores, int(quota[0]) / int(quota[1]))
+    v1_quota, v1_period = (_read_limit(root / "cpu" / f"cpu.cfs_{name}_us")
+                           for name in ("quota", "period"))
+    if v1_quota and v1_period:
+        cores = min(cores, v1_quota / v1_period)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in (root / "memory.max", root / "memory" / "memory.limit_in_bytes"):
+        memory = min(memory, _read_limit(limit) or memory)
+    return cores, memory
+
+
 def detect_version(root: Path = CGROUP_ROOT) -> int:
     """2 on a unified (pure v2) host, 1 where v1 memory and pids hierarchies are mounted."""
     if (root / "cgroup.controllers").is_file():

@@ -8,6 +8,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from snekbox import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "config" / "snekbox.toml"
 ENV_PREFIX = "SNEKBOX_"
@@ -35,6 +37,7 @@ class Settings:
     max_stdin: int
     max_body_size: int
     runtimes: str
+    packages: str
     workers: int
     max_jobs: int
     max_queue: int
@@ -51,12 +54,13 @@ class Settings:
 
     @property
     def jobs_at_once(self) -> int:
-        """max_jobs, or when 0: 8 per core, as many as half the memory can hold."""
+        """max_jobs, or when 0: 8 per core, as many as half the memory can hold (both as
+        the machine or the container's cgroup limits allow)."""
         if self.max_jobs > 0:
             return self.max_jobs
+        cores, memory = limits.capacity()
         per_job = self.memory_limit + self.tmpfs_size
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        return max(1, min(8 * (os.cpu_count() or 1), memory // 2 // per_job))
+        return max(1, min(int(8 * cores), memory // 2 // per_job))
 
     @property
     def jobs_per_worker(self) -> int:

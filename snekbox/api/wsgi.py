@@ -13,8 +13,6 @@ from snekbox.jobs import Jobs
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 try:
-    jobs = Jobs.start(settings.current())
-except JailSetupError as e:
+    app = create_app(Jobs.start(settings.current()), settings.current())
+except (JailSetupError, OSError) as e:
     sys.exit(f"snekbox: {e}")
-
-app = create_app(jobs, settings.current())

@@ -61,7 +61,7 @@ def prepare(settings: Settings) -> NsJail:
         raise JailSetupError(f"nsjail config {config} is missing (SNEKBOX_NSJAIL_CONFIG)")
     try:
         cgroups = limits.prepare()
-        runtimes = discover(settings.runtimes)
+        runtimes = discover(settings.runtimes, settings.packages)
         filesystem.enter_private_mount_namespace()
         workdir = filesystem.WorkDir(Path(settings.work_dir))
         workdir.mount()

@@ -21,7 +21,8 @@ _EXITED = re.compile(r"exited with status: (\d+)")
 _SIGNALLED = re.compile(r"terminated with signal: \w+ \((\d+)\)")
 _TIME_LIMIT = "time limit"
 _SECCOMP_VIOLATION = "seccomp violation"
-PYTHON_FLAGS = ("-I",)
+# Isolated mode; unbuffered, so output and tracebacks arrive in the order a terminal shows.
+PYTHON_FLAGS = ("-I", "-u")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,8 +47,11 @@ def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
     """Run nsjail, stopping it (SIGTERM, which makes it kill the job) at either limit."""
     start = time.monotonic()
     deadline = start + time_limit
+    # A session of its own: a signal meant for the service's process group (Ctrl-C, a
+    # supervisor's SIGTERM) must not reach nsjail and be mistaken for the job's fate.
     proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(log_fd,))
+                            stderr=subprocess.STDOUT, pass_fds=(log_fd,),
+                            start_new_session=True)
     try:
         output, stopped = _read(proc, deadline, output_limit)
         if stopped is None:

@@ -1,9 +1,10 @@
 """Interpreters offered to jobs, each seen inside the jail as /snekbin/python/<name>.
 
 Inside the jail a runtime is a small virtual environment: `bin/python` is the real
-interpreter, `.base` its whole prefix (read-only), and its site-packages holds a .pth
-that appends /home to sys.path, so a job's own modules import under `-I` without ever
-shadowing the standard library.
+interpreter, `.base` its whole prefix (read-only), `packages` an optional directory of
+third-party packages (read-only), and its site-packages holds a .pth that appends
+`packages` and /home to sys.path, so a job's own modules import under `-I` without
+ever shadowing the standard library.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Runtime:
     prefix: Path
     version: str
     short_version: str
+    packages: Path | None = None
 
     @property
     def jail_prefix(self) -> PurePosixPath:
@@ -67,9 +69,14 @@ class Runtime:
         home = self.jail_prefix / ".base" / self.executable.parent.relative_to(self.prefix)
         (view / "pyvenv.cfg").write_text(
             f"home = {home}\ninclude-system-site-packages = true\nversion = {self.version}\n")
+        paths = ["/home"]
+        if self.packages:
+            (view / "packages").mkdir()
+            bind_readonly(self.packages, view / "packages")
+            paths.insert(0, str(self.jail_prefix / "packages"))
         site = view / "lib" / f"python{self.short_version}" / "site-packages"
         site.mkdir(parents=True)
-        (site / "snekbox-home.pth").write_text("/home\n")
+        (site / "snekbox-paths.pth").write_text("".join(p + "\n" for p in paths))
         return view
 
 
@@ -88,23 +95,37 @@ def probe(name: str, executable: str) -> Runtime:
                    short_version=out[2])
 
 
-def parse_spec(spec: str) -> list[tuple[str, str]]:
-    """`NAME=EXECUTABLE,...` as (name, executable) pairs."""
-    pairs = []
+def parse_spec(spec: str, value: str = "EXECUTABLE") -> dict[str, str]:
+    """`NAME=VALUE,...` as a mapping of runtime names to values."""
+    pairs = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        name, sep, executable = item.partition("=")
-        name = name.strip()
-        if not sep or not name or not executable.strip():
-            raise RuntimeConfigError(f"runtime {item!r} is not of the form NAME=EXECUTABLE")
-        if "/" in name or name.startswith(".") or name == DEFAULT_NAME:
+        name, sep, path = (part.strip() for part in item.partition("="))
+        if not sep or not name or not path:
+            raise RuntimeConfigError(f"{item!r} is not of the form NAME={value}")
+        if "/" in name or name.startswith("."):
             raise RuntimeConfigError(f"runtime name {name!r} is not allowed")
-        pairs.append((name, executable.strip()))
+        pairs[name] = path
     return pairs
 
 
-def discover(spec: str) -> dict[str, Runtime]:
-    """The default runtime (this service's own interpreter) plus those named in `spec`."""
-    runtimes = {DEFAULT_NAME: probe(DEFAULT_NAME, sys.executable)}
-    for name, executable in parse_spec(spec):
-        runtimes[name] = probe(name, executable)
+def discover(runtimes_spec: str, packages_spec: str = "") -> dict[str, Runtime]:
+    """The default runtime (this service's own interpreter) plus those named in the spec,
+    each with its packages directory if one is configured."""
+    executables = parse_spec(runtimes_spec)
+    if DEFAULT_NAME in executables:
+        raise RuntimeConfigError(f"{DEFAULT_NAME!r} is always this service's own interpreter")
+    executables = {DEFAULT_NAME: sys.executable, **executables}
+    packages = parse_spec(packages_spec, "DIRECTORY")
+    unknown = set(packages) - set(executables)
+    if unknown:
+        raise RuntimeConfigError(f"packages for unknown runtimes {sorted(unknown)}")
+    runtimes = {}
+    for name, executable in executables.items():
+        runtime = probe(name, executable)
+        if name in packages:
+            directory = Path(packages[name])
+            if not directory.is_dir():
+                raise RuntimeConfigError(f"packages of {name!r}: {directory} is not a directory")
+            runtime = dataclasses.replace(runtime, packages=directory)
+        runtimes[name] = runtime
     return runtimes

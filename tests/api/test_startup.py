@@ -11,23 +11,26 @@ from tests.conftest import ROOT
 LIMITS = JobLimits(time=5, memory=52428800, output=1000)
 
 
-def test_missing_nsjail_stops_the_server_with_a_clear_message():
+def failed_start(env: dict[str, str]) -> str:
+    """Start a server that must refuse to start; returns what it said."""
     proc = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", "127.0.0.1:0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"SNEKBOX_NSJAIL_PATH": "/nonexistent/nsjail", "PATH": "/usr/bin:/bin"})
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **env})
     assert proc.returncode != 0
-    assert "SNEKBOX_NSJAIL_PATH" in proc.stderr
     assert "Listening at" not in proc.stderr
+    return proc.stderr
+
+
+def test_missing_nsjail_stops_the_server_with_a_clear_message():
+    assert "SNEKBOX_NSJAIL_PATH" in failed_start({"SNEKBOX_NSJAIL_PATH": "/nonexistent/nsjail"})
 
 
 def test_unrunnable_runtime_stops_the_server():
-    proc = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", "127.0.0.1:0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"SNEKBOX_RUNTIMES": "old=/nonexistent/python", "PATH": "/usr/bin:/bin"})
-    assert proc.returncode != 0
-    assert "runtime 'old'" in proc.stderr
+    assert "runtime 'old'" in failed_start({"SNEKBOX_RUNTIMES": "old=/nonexistent/python"})
+
+
+def test_missing_token_file_stops_the_server():
+    assert "/nonexistent/tokens" in failed_start({"SNEKBOX_API_TOKENS_FILE": "/nonexistent/tokens"})
 
 
 def test_failed_tmpfs_mount_is_an_internal_error_with_null_returncode(jobs):

@@ -10,6 +10,11 @@ def test_hello_world(run):
     assert (result.stdout, result.returncode, result.status.value) == ("hello world\n", 0, "ok")
 
 
+def test_output_keeps_the_order_of_a_terminal(run):
+    result = run("print('before'); 1 / 0")
+    assert result.stdout.startswith("before\nTraceback")
+
+
 def test_runs_as_nobody_in_isolated_mode(run):
     result = run("import os, sys; print(os.getuid(), os.getgid(), os.geteuid(), "
                  "sys.flags.isolated)")
@@ -32,7 +37,8 @@ print(os.getuid())
 
 def test_environment_is_empty_but_for_python_needs(run, jobs):
     result = run("import os; print(sorted(os.environ))")
-    expected = sorted(["HOME", "LANG", "PATH", *jobs.runtimes["default"].jail_environment])
+    expected = sorted(["HOME", "LANG", "PATH", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                       *jobs.runtimes["default"].jail_environment])
     assert result.stdout == f"{expected}\n"
     assert SECRET_VARIABLE not in result.stdout
 

@@ -1,5 +1,7 @@
 """cgroup detection and nsjail flags, on fake cgroup trees (pure logic)."""
 
+import os
+
 import pytest
 
 from snekbox import limits
@@ -58,6 +60,19 @@ def test_v2_missing_controller_is_a_clear_error(tmp_path):
     (tmp_path / "cgroup.procs").write_text("")
     with pytest.raises(limits.CgroupError, match="memory"):
         limits.prepare(tmp_path)
+
+
+def test_capacity_follows_container_limits(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    (tmp_path / "memory.max").write_text("1073741824\n")
+    assert limits.capacity(tmp_path) == (min(1.5, len(os.sched_getaffinity(0))), 1073741824)
+
+
+def test_capacity_without_limits_is_the_machines(tmp_path):
+    (tmp_path / "memory.max").write_text("max\n")
+    cores, memory = limits.capacity(tmp_path)
+    assert cores == len(os.sched_getaffinity(0))
+    assert memory == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def test_this_host_is_prepared(jobs):

@@ -8,7 +8,7 @@ import binascii
 import falcon
 import jsonschema
 
-from snekbox.api import body, schemas
+from snekbox.api import body, metrics, schemas
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
 from snekbox.settings import Settings
 
@@ -28,7 +28,8 @@ class EvalResource:
         body.validate(self.validator, document)
         request = self.to_request(document)
         try:
-            result = self.jobs.run(request)
+            with metrics.IN_FLIGHT.track_inprogress():
+                result = self.jobs.run(request)
         except JobError as e:
             raise body.bad_request(str(e))
         except Overloaded as e:
