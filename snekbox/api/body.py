@@ -10,8 +10,14 @@ import jsonschema
 MAX_ERROR_LENGTH = 500
 
 
-def read_json(req: falcon.Request, max_size: int) -> object:
-    """The parsed body; 415, 413 or 400 (with a reason) when it cannot be had."""
+def read_json(req: falcon.Request, max_size: int, max_separators: int) -> object:
+    """The parsed body; 415, 413 or 400 (with a reason) when it cannot be had.
+
+    Before parsing, the body's commas and brackets are counted (a fast scan): each JSON
+    value but the first needs one, so more than `max_separators` means more values than any
+    valid request holds. Without that bound a body of tiny values ("[],[],...") would parse
+    into objects dozens of times its own size.
+    """
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise falcon.HTTPUnsupportedMediaType(
@@ -23,6 +29,12 @@ def read_json(req: falcon.Request, max_size: int) -> object:
     raw = req.bounded_stream.read(max_size + 1)
     if len(raw) > max_size:
         raise _too_large(max_size)
+    separators = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if separators > max_separators:
+        raise falcon.HTTPContentTooLarge(
+            title="Request body too complex",
+            description=f"the body holds {separators} commas and brackets, more than a valid "
+                        f"request can ({max_separators}): too many JSON values")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as e:
@@ -39,12 +51,24 @@ def _too_large(max_size: int) -> falcon.HTTPContentTooLarge:
 
 def validate(validator: jsonschema.protocols.Validator, document: object) -> None:
     """400 naming where the document breaks its schema and how."""
+    _check_array_lengths(validator.schema, document)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is None:
         return
     where = "/".join(str(p) for p in error.absolute_path) or "the body"
     raise falcon.HTTPBadRequest(title="Invalid request",
                                 description=f"{where}: {error.message}"[:MAX_ERROR_LENGTH])
+
+
+def _check_array_lengths(schema: dict, document: object) -> None:
+    """400 for a top-level array longer than its schema allows, found before the full
+    validation, which would check every one of (perhaps millions of) items first."""
+    if not isinstance(document, dict):
+        return
+    for name, subschema in schema.get("properties", {}).items():
+        value, most = document.get(name), subschema.get("maxItems")
+        if isinstance(value, list) and most is not None and len(value) > most:
+            raise bad_request(f"{name}: {len(value)} items; at most {most} are allowed")
 
 
 def bad_request(description: str) -> falcon.HTTPBadRequest:

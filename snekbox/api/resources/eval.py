@@ -10,6 +10,7 @@ import jsonschema
 
 from snekbox.api import body, metrics, schemas
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
+from snekbox.jobs.runner import MAX_ARGS_BYTES
 from snekbox.settings import Settings
 
 RETRY_AFTER_SECONDS = 1
@@ -21,10 +22,12 @@ class EvalResource:
     def __init__(self, jobs: Jobs, settings: Settings):
         self.jobs = jobs
         self.settings = settings
-        self.validator = jsonschema.Draft202012Validator(schemas.eval_request(settings))
+        schema = schemas.eval_request(settings)
+        self.validator = jsonschema.Draft202012Validator(schema)
+        self.max_separators = max_separators(settings, schema)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        document = body.read_json(req, self.settings.max_body_size)
+        document = body.read_json(req, self.settings.max_body_size, self.max_separators)
         body.validate(self.validator, document)
         request = self.to_request(document)
         try:
@@ -61,6 +64,15 @@ class EvalResource:
             executable_path=document.get("executable_path"),
             version=document.get("version"),
         )
+
+
+def max_separators(settings: Settings, schema: dict) -> int:
+    """Commas and brackets the largest valid request can hold: its own structure, plus text
+    that may consist of nothing else (code and arguments, stdin, paths; base64 has none)."""
+    files = schema["properties"]["files"]
+    paths = files["maxItems"] * files["items"]["properties"]["path"]["maxLength"]
+    structure = 10 * (files["maxItems"] + schema["properties"]["args"]["maxItems"]) + 1000
+    return structure + MAX_ARGS_BYTES + settings.max_stdin + paths
 
 
 def _decode(path: str, content: str) -> bytes:

@@ -1,0 +1,76 @@
+"""Oversized and pathological requests are refused early and cheaply, and the server lives on.
+
+Each bomb goes to the shared real server; the answer must be a JSON 4xx within a couple of
+seconds (most of it spent sending the body), and a small job must run right after.
+"""
+
+import base64
+import json
+import socket
+import time
+
+import pytest
+
+MB = 1024 * 1024
+
+
+def body_of(settings, name: str) -> bytes:
+    near_max = settings.max_body_size - 1000
+    bombs = {
+        "over the body limit": lambda: json.dumps({"input": "x" * settings.max_body_size}),
+        "deeply nested": lambda: '{"input": "1", "x": ' + "[" * 1_000_000 + "]" * 1_000_000 + "}",
+        "50000 input files": lambda: json.dumps(
+            {"input": "1", "files": [{"path": f"f{i}"} for i in range(50000)]}),
+        "a million args": lambda: json.dumps({"args": ["-c", "1"] + ["a"] * 1_000_000}),
+        "one enormous file": lambda: json.dumps({"input": "1", "files": [{
+            "path": "big", "content": base64.b64encode(b"\0" * (near_max * 3 // 4 - 100)).decode(),
+        }]}),
+        "huge stdin": lambda: json.dumps({"input": "1", "stdin": "s" * near_max}),
+        "huge input": lambda: json.dumps({"input": "#" * near_max}),
+        "huge args": lambda: json.dumps({"args": ["-c", "1"] + ["a" * 131000] * 256}),
+        "many tiny values": lambda: '{"input": "1", "x": [' + "[]," * (near_max // 3) + "[]]}",
+        "many tiny strings": lambda: '{"input": "1", "x": [' + '"ab",' * (near_max // 5) + '""]}',
+        "many numbers": lambda: '{"input": "1", "x": [' + "12345," * (near_max // 6) + "1]}",
+        "huge executable path": lambda: json.dumps({"input": "1",
+                                                    "executable_path": "/" * near_max}),
+        "huge integer": lambda: '{"input": "1", "limits": {"memory": 1' + "0" * 100000 + "}}",
+    }
+    return bombs[name]().encode()
+
+
+BOMBS = ["over the body limit", "deeply nested", "50000 input files", "a million args",
+         "one enormous file", "huge stdin", "huge input", "huge args", "many tiny values",
+         "many tiny strings", "many numbers", "huge executable path", "huge integer"]
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_bomb_is_refused_quickly_and_the_server_lives_on(client, settings, name):
+    raw = body_of(settings, name)
+    start = time.monotonic()
+    resp = client.request("POST", "/eval", raw, {"Content-Type": "application/json"})
+    elapsed = time.monotonic() - start
+    assert resp.status in (400, 413), (resp.status, resp.body[:300])
+    assert set(resp.json) == {"title", "description"}
+    assert elapsed < 3, f"{name}: {elapsed:.1f} s"
+    assert client.eval(input="print('alive')")["stdout"] == "alive\n"
+
+
+def test_body_over_the_limit_is_refused_before_it_is_read(client, settings):
+    # Only the headers are sent: the 413 must come without waiting for the announced body.
+    with socket.create_connection((client.host, client.port), timeout=10) as sock:
+        sock.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (settings.max_body_size + 1))
+        start = time.monotonic()
+        reply = sock.recv(65536)
+        assert time.monotonic() - start < 2
+    assert reply.startswith(b"HTTP/1.1 413")
+
+
+def test_the_largest_valid_request_is_not_too_complex(client, settings):
+    # Every text field at its maximum and made of nothing but commas: the cheap count of
+    # commas and brackets must still let it through to the job.
+    commas = "," * 251
+    files = [{"path": f"{',' * 255}/{',' * 255}/{',' * 255}/{i:04}{commas}"} for i in range(1000)]
+    args = ["-c", "pass#" + "," * 131000] + ["," * 131000] * 6
+    body = client.eval(args=args, files=files, stdin="," * settings.max_stdin)
+    assert (body["returncode"], body["status"]) == (0, "ok"), body["stdout"][:300]
