@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -55,3 +56,15 @@ def b64(data: bytes | str) -> str:
 
 def unb64(data: str) -> bytes:
     return base64.b64decode(data)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of the processes whose command line contains `text` (e.g. a job's own token)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found

@@ -3,11 +3,11 @@
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, SECRET_VALUE
+from tests.helpers import processes_mentioning
 
 
 def test_only_null_and_urandom_devices(run):
@@ -103,17 +103,6 @@ with open("sparse", "wb", buffering=0) as f:
     assert result.stdout == "EMFILE True\nEFBIG\n"
 
 
-def _processes_mentioning(token: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and token.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
-
-
 def test_nothing_of_a_job_outlives_its_time_limit(run):
     token = uuid.uuid4().hex
     code = f"""# {token}
@@ -139,7 +128,7 @@ while True:
     assert time.monotonic() - start < 3
     assert (result.returncode, result.status.value) == (137, "timeout")
     assert result.stdout == "refused\nrefused\n"
-    assert _processes_mentioning(token) == []
+    assert processes_mentioning(token) == []
 
 
 def test_no_descriptor_of_the_server_reaches_the_job(run):
