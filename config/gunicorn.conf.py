@@ -45,6 +45,10 @@ loglevel = "info"
 
 
 def child_exit(server, worker):
-    """Forget the live gauges of a worker that is gone."""
+    """Forget the live gauges of a worker that is gone, and reclaim the runs it left (if it
+    was killed mid-job): its nsjails are stopped and its runs' tmpfs unmounted."""
     from prometheus_client import multiprocess
+
+    from snekbox.jail import reclaim_runs_of
     multiprocess.mark_process_dead(worker.pid)
+    reclaim_runs_of(_settings, worker.pid)

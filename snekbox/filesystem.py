@@ -109,7 +109,19 @@ class WorkDir:
         return path
 
     def new_run(self, size: int) -> RunHome:
-        return RunHome(self.root / "runs" / uuid.uuid4().hex, size)
+        """A run's /home, named after this process, so that runs can be found by owner."""
+        return RunHome(self.root / "runs" / f"{os.getpid()}-{uuid.uuid4().hex}", size)
+
+    def runs_of(self, pid: int) -> list[Path]:
+        """The runs process `pid` has open: after its death, those it could not clean up."""
+        return sorted((self.root / "runs").glob(f"{pid}-*"))
+
+    def release_runs_of(self, pid: int) -> None:
+        """Unmount and remove the runs left by a process that died in the middle of them."""
+        for run in self.runs_of(pid):
+            if os.path.ismount(run):
+                unmount(run)
+            run.rmdir()
 
 
 class RunHome:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import signal
 from pathlib import Path
 
 from snekbox import filesystem, limits
 from snekbox.filesystem import InputFileError, validate_path
+from snekbox.jail import process
 from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.settings import Settings
 
+log = logging.getLogger(__name__)
+
 __all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail",
-           "prepare", "run_safely", "validate_path", "verdict"]
+           "prepare", "reclaim_runs_of", "run_safely", "validate_path", "verdict"]
 
 
 class JailSetupError(RuntimeError):
@@ -69,3 +74,21 @@ def prepare(settings: Settings) -> NsJail:
                       settings.max_output_files)
     except (limits.CgroupError, RuntimeConfigError, OSError) as e:
         raise JailSetupError(f"snekbox cannot start: {e}") from e
+
+
+def reclaim_runs_of(settings: Settings, pid: int) -> None:
+    """Clean up after a worker process `pid` that died in the middle of jobs (killed, or
+    timed out by gunicorn): stop the nsjails it started, which would run on unwatched until
+    their time limit, and unmount their tmpfs, which nothing else would ever unmount.
+
+    Call it from the process that prepared the host (gunicorn's master), in whose mount
+    namespace the runs are mounted.
+    """
+    workdir = filesystem.WorkDir(Path(settings.work_dir))
+    try:
+        for run in workdir.runs_of(pid):
+            # SIGTERM: nsjail kills its job and removes the job's cgroups before it exits.
+            process.signal_processes_mentioning(f"{run}:/home".encode(), signal.SIGTERM)
+        workdir.release_runs_of(pid)
+    except OSError:
+        log.exception("could not reclaim the runs of dead process %d", pid)

@@ -101,3 +101,19 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def signal_processes_mentioning(marker: bytes, signal_number: int) -> list[int]:
+    """Send a signal to every process whose command line contains `marker`; their pids."""
+    signalled = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                if marker in f.read():
+                    os.kill(int(entry.name), signal_number)
+                    signalled.append(int(entry.name))
+        except OSError:
+            pass  # gone meanwhile, or not ours to read
+    return signalled

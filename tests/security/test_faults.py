@@ -1,10 +1,18 @@
 """Faults on the host side: a broken nsjail at start-up, a worker killed mid-request, a full
 /home, a failed mount. Each ends in a clear error or a clean answer, never a crash."""
 
+import os
 import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
 
 from snekbox.jail import find_nsjail
 from tests.api.test_startup import failed_start
+from tests.conftest import start_server, stop_server
 
 
 def test_nsjail_that_is_not_executable_stops_the_server(tmp_path, settings):
@@ -13,3 +21,90 @@ def test_nsjail_that_is_not_executable_stops_the_server(tmp_path, settings):
     copy.chmod(0o644)
     said = failed_start({"SNEKBOX_NSJAIL_PATH": str(copy)})
     assert "no executable nsjail" in said and str(copy) in said
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and \
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _run_mounts(server_pid: int) -> list[str]:
+    return [line for line in Path(f"/proc/{server_pid}/mounts").read_text().splitlines()
+            if "snekbox-home" in line]
+
+
+@pytest.fixture
+def two_workers():
+    proc, client = start_server({"SNEKBOX_WORKERS": "2", "SNEKBOX_MAX_JOBS": "8"})
+    yield proc, client
+    stop_server(proc)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_request_is_replaced_and_others_go_on(two_workers):
+    proc, client = two_workers
+    deadline = time.monotonic() + 20
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = set(_children(proc.pid))
+    assert len(workers) == 2
+    results: dict[int, object] = {}
+
+    def slow(i: int) -> None:
+        try:
+            results[i] = client.eval(input=f"import time; time.sleep(4); print({i})")
+        except Exception as e:  # the requests on the killed worker lose their connection
+            results[i] = e
+
+    threads = [threading.Thread(target=slow, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+        time.sleep(0.02)  # spread over both workers, each accepting when it is free
+    # Wait until every job runs, then kill a worker that has at least one.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        busy = {w: [c for c in _children(w) if _name(c) == "nsjail"] for w in workers}
+        if sum(len(jails) for jails in busy.values()) == 6:
+            break
+        time.sleep(0.05)
+    victim = max(busy, key=lambda w: len(busy[w]))
+    survivor_jobs = 6 - len(busy[victim])
+    os.kill(victim, signal.SIGKILL)
+    # Its jails (their jobs sleep 4 s) are stopped at once rather than left to run unwatched.
+    orphans = busy[victim]
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in orphans):
+        time.sleep(0.05)
+    assert [pid for pid in orphans if Path(f"/proc/{pid}").exists()] == []
+    for t in threads:
+        t.join()
+
+    answered = [r for r in results.values() if isinstance(r, dict)]
+    assert len(answered) == survivor_jobs
+    assert all(r["status"] == "ok" for r in answered)
+    # A fresh worker takes the dead one's place and the service answers as before.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(set(_children(proc.pid)) - {victim}) < 2:
+        time.sleep(0.1)
+    assert victim not in _children(proc.pid) and len(_children(proc.pid)) == 2
+    assert client.get("/health").status == 200
+    assert [client.eval(input="print('after')")["stdout"] for _ in range(4)] == ["after\n"] * 4
+    # The dead worker's runs are cleaned up too: no tmpfs of theirs stays mounted.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _run_mounts(proc.pid):
+        time.sleep(0.1)
+    assert _run_mounts(proc.pid) == []
