@@ -1,9 +1,11 @@
 """Faults on the host side: a broken nsjail at start-up, a worker killed mid-request, a full
 /home, a failed mount. Each ends in a clear error or a clean answer, never a crash."""
 
+import base64
 import os
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -108,3 +110,44 @@ def test_a_worker_killed_mid_request_is_replaced_and_others_go_on(two_workers):
     while time.monotonic() < deadline and _run_mounts(proc.pid):
         time.sleep(0.1)
     assert _run_mounts(proc.pid) == []
+
+
+FILL_MORE = """
+import errno, os
+print(os.path.getsize("fill"), flush=True)
+try:
+    with open("more", "wb", buffering=0) as f:
+        f.write(b"m" * 65536)
+    print("wrote more")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+os.remove("more")
+"""
+
+
+def test_inputs_filling_home_exactly_then_writing_more(run, settings):
+    result = run(FILL_MORE, files={"fill": b"\0" * settings.tmpfs_size})
+    assert (result.returncode, result.status.value) == (0, "ok"), result.stdout
+    assert result.stdout == f"{settings.tmpfs_size}\nENOSPC\n"
+    assert result.files == ()  # the unchanged input is not sent back
+
+
+def test_a_full_home_over_http(client, settings):
+    content = base64.b64encode(b"\0" * settings.tmpfs_size).decode()
+    body = client.eval(input=FILL_MORE, files=[{"path": "fill", "content": content}])
+    assert (body["status"], body["stdout"]) == ("ok", f"{settings.tmpfs_size}\nENOSPC\n")
+    assert client.get("/health").status == 200
+
+
+def test_runs_that_cannot_be_made_are_internal_errors_over_http(server, settings):
+    proc, client = server
+    remount = ["nsenter", "-t", str(proc.pid), "-m", "mount", "-o"]
+    subprocess.run(remount + ["remount,ro", settings.work_dir], check=True)
+    try:
+        body = client.eval(input="print(1)")
+        assert (body["returncode"], body["status"], body["signal"]) == (None, "internal_error",
+                                                                        None)
+        assert body["stdout"] == "snekbox could not run the job: Read-only file system"
+    finally:
+        subprocess.run(remount + ["remount,rw", settings.work_dir], check=True)
+    assert client.eval(input="print(1)")["stdout"] == "1\n"
