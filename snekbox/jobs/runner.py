@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from snekbox.jail import (InputFileError, JailSetupError, NsJail, RunSpec, Runtime, prepare,
-                          run_safely, validate_path)
+from snekbox.jail import (InputFileError, NsJail, RunSpec, Runtime, prepare, run_safely,
+                          validate_path)
 from snekbox.jobs.health import HealthCheck
 from snekbox.jobs.slots import Slots
 from snekbox.limits import JobLimits
@@ -45,14 +45,9 @@ class Jobs:
 
     @classmethod
     def start(cls, settings: Settings) -> Jobs:
-        """Prepare the host and a jail, and run a probe job in it; JailSetupError says what
-        is missing or broken (an nsjail that cannot run, a policy it cannot compile)."""
-        jobs = cls(prepare(settings), settings,
+        """Prepare the host and a jail; JailSetupError says what is missing."""
+        return cls(prepare(settings), settings,
                    Slots(settings.jobs_per_worker, settings.max_queue))
-        healthy, detail, _ = jobs.health.check()
-        if not healthy:
-            raise JailSetupError(f"snekbox cannot start: {detail}; nsjail's log above says why")
-        return jobs
 
     @property
     def runtimes(self) -> dict[str, Runtime]:
