@@ -14,7 +14,7 @@ import pytest
 
 from snekbox.jail import find_nsjail
 from tests.api.test_startup import failed_start
-from tests.conftest import start_server, stop_server
+from tests.conftest import ROOT, start_server, stop_server
 
 
 def test_nsjail_that_is_not_executable_stops_the_server(tmp_path, settings):
@@ -151,3 +151,20 @@ def test_runs_that_cannot_be_made_are_internal_errors_over_http(server, settings
     finally:
         subprocess.run(remount + ["remount,rw", settings.work_dir], check=True)
     assert client.eval(input="print(1)")["stdout"] == "1\n"
+
+
+def test_a_seccomp_policy_nsjail_cannot_compile_is_reported(tmp_path):
+    # "umount2" is the kernel's name; kafel calls it "umount" and rejects the other. Such a
+    # server runs no job: each answers internal_error, /health says so, and the log says why.
+    config = (ROOT / "config" / "snekbox.cfg").read_text()
+    assert "    mount, umount," in config
+    broken = tmp_path / "snekbox.cfg"
+    broken.write_text(config.replace("    mount, umount,", "    mount, umount2,"))
+    proc, client = start_server({"SNEKBOX_NSJAIL_CONFIG": str(broken)}, wait_healthy=False)
+    try:
+        body = client.eval(input="print(1)")
+        assert (body["status"], body["returncode"]) == ("internal_error", 255)
+        assert client.get("/health").status == 503
+    finally:
+        stop_server(proc)
+    assert "Undefined identifier `umount2'" in proc.stderr.read().decode()
