@@ -26,3 +26,14 @@ graceful_timeout = int(_settings.max_time_limit) + 5
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
+
+
+def post_worker_init(worker) -> None:
+    """Each worker keeps warm jails of its own, started after the fork."""
+    from snekbox.api import wsgi
+    wsgi.jobs.start_pool()
+
+
+def worker_exit(server, worker) -> None:
+    from snekbox.api import wsgi
+    wsgi.jobs.close()

@@ -38,6 +38,7 @@ class Settings:
     workers: int
     max_jobs: int
     max_queue: int
+    pool_size: int
     health_interval: float
     api_tokens: str
     api_tokens_file: str
@@ -61,6 +62,10 @@ class Settings:
     @property
     def jobs_per_worker(self) -> int:
         return max(1, -(-self.jobs_at_once // self.workers))
+
+    @property
+    def pool_per_worker(self) -> int:
+        return -(-self.pool_size // self.workers)
 
 
 def _convert(name: str, raw: str, kind: type) -> object:
