@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from snekbox.result import FileAttachment
 
 JOB_UID = 65534
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 32, 4096, 16384, 1 << 19
 MNT_DETACH = 2
@@ -53,12 +53,14 @@ def unmount(target: Path) -> None:
         _check(_libc.umount2(str(target).encode(), MNT_DETACH), f"umount {target}")
 
 
-def enter_private_mount_namespace() -> None:
-    """Give this process a mount namespace of its own; mounts made later vanish with it.
+def enter_private_namespaces() -> None:
+    """Give this process mount and IPC namespaces of its own: mounts and System V IPC
+    objects (the job slots' semaphores) made later vanish with it.
 
     Call it from the main thread before any other thread or worker process is started.
     """
-    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS): snekbox must run as root")
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC),
+           "unshare(CLONE_NEWNS | CLONE_NEWIPC): snekbox must run as root")
     mount("none", Path("/"), None, MS_REC | MS_SLAVE)
 
 

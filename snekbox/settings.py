@@ -60,10 +60,6 @@ class Settings:
         return max(1, min(8 * (os.cpu_count() or 1), memory // 2 // per_job))
 
     @property
-    def jobs_per_worker(self) -> int:
-        return max(1, -(-self.jobs_at_once // self.workers))
-
-    @property
     def pool_per_worker(self) -> int:
         return -(-self.pool_size // self.workers)
 

@@ -59,7 +59,7 @@ class Jobs:
     def start(cls, settings: Settings) -> Jobs:
         """Prepare the host and a jail; JailSetupError says what is missing."""
         return cls(prepare(settings), settings,
-                   Slots(settings.jobs_per_worker, settings.max_queue))
+                   Slots(settings.jobs_at_once, settings.max_queue))
 
     @property
     def runtimes(self) -> dict[str, Runtime]:
