@@ -34,8 +34,6 @@ class WarmJail:
 
     def __init__(self, jail: NsJail, runtime: Runtime, memory: int, max_time: float):
         self.jail = jail
-        self.runtime = runtime
-        self.memory = memory
         self.born = time.monotonic()
         with contextlib.ExitStack() as stack:
             self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size))
