@@ -34,9 +34,11 @@ bind = "0.0.0.0:8060"
 preload_app = True
 workers = _settings.workers
 worker_class = "gthread"
-# Enough threads that every job slot, every queued request and a few cheap requests
-# (health, metrics) are served; beyond them the service answers 503 itself.
-threads = _settings.jobs_per_worker + _settings.max_queue + 4
+# Job slots and the queue are shared by all workers (snekbox/jobs/slots.py), so one
+# worker may be handed all of them: enough threads for every slot, every queued request
+# and a few cheap requests (health, metrics). Beyond them the service answers 503 itself
+# at once, so no request waits unseen in gunicorn's own thread pool queue.
+threads = _settings.jobs_at_once + _settings.max_queue + 4
 timeout = int(_settings.max_time_limit) + 30
 graceful_timeout = int(_settings.max_time_limit) + 5
 accesslog = "-"
@@ -52,3 +54,14 @@ def child_exit(server, worker):
     from snekbox.jail import reclaim_runs_of
     multiprocess.mark_process_dead(worker.pid)
     reclaim_runs_of(_settings, worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Each worker keeps warm jails of its own, started after the fork."""
+    from snekbox.api import wsgi
+    wsgi.jobs.start_pool()
+
+
+def worker_exit(server, worker) -> None:
+    from snekbox.api import wsgi
+    wsgi.jobs.close()

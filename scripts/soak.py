@@ -30,6 +30,9 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from snekbox import settings  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 CGROUP_PARENTS = [Path("/sys/fs/cgroup/memory/NSJAIL"), Path("/sys/fs/cgroup/pids/NSJAIL"),
@@ -246,19 +249,22 @@ def snapshot(master: int, work_dir: str) -> Snapshot:
     return Snapshot(workers, mounts, runs, nsjails, zombies, tmp, _idle_cgroups())
 
 
-def settle(master: int, work_dir: str, baseline: Snapshot | None, seconds: float) -> Snapshot:
-    """A snapshot once the server is quiet: descriptors back to the baseline, or time up."""
+def settle(master: int, work_dir: str, baseline: Snapshot | None, seconds: float,
+           standby: int) -> Snapshot:
+    """A snapshot once the server is quiet: no jails but its `standby` warm ones,
+    descriptors back to the baseline, or time up."""
     deadline = time.monotonic() + seconds
     while True:
         now = snapshot(master, work_dir)
-        quiet = not now.nsjails and not now.mounts and (baseline is None or all(
-            now.workers.get(w, (0, -1))[1] <= fds for w, (_, fds) in baseline.workers.items()))
+        settled = baseline is None or all(
+            now.workers.get(w, (0, -1))[1] <= fds for w, (_, fds) in baseline.workers.items())
+        quiet = settled and len(now.nsjails) <= standby and len(now.mounts) <= standby
         if quiet or time.monotonic() > deadline:
             return now
         time.sleep(0.2)
 
 
-def compare(before: Snapshot, after: Snapshot, rss_bound: float) -> list[str]:
+def compare(before: Snapshot, after: Snapshot, rss_bound: float, standby: int) -> list[str]:
     problems = []
     if set(after.workers) != set(before.workers):
         problems.append(f"workers changed (died or restarted): {sorted(before.workers)} -> "
@@ -270,9 +276,13 @@ def compare(before: Snapshot, after: Snapshot, rss_bound: float) -> list[str]:
                 problems.append(f"worker {pid} grew from {rss:.1f} to {rss_after:.1f} MiB")
             if fds_after > fds:  # fewer is fine: a client's socket may close late
                 problems.append(f"worker {pid} holds {fds_after} descriptors, {fds} before")
-    for what in ("mounts", "runs", "nsjails", "zombies"):
-        if getattr(after, what):
-            problems.append(f"left behind: {what} {getattr(after, what)[:5]}")
+    # Warm jails wait for jobs to come: up to `standby` of them are expected, no more.
+    for what in ("mounts", "runs", "nsjails"):
+        if len(getattr(after, what)) > standby:
+            problems.append(f"left behind: {what} {getattr(after, what)[:5]} "
+                            f"(more than the {standby} warm jails)")
+    if after.zombies:
+        problems.append(f"left behind: zombies {after.zombies[:5]}")
     if after.tmp - before.tmp:
         problems.append(f"left behind in /tmp: {sorted(after.tmp - before.tmp)}")
     # Other services on the host may share NSJAIL: only count cgroups that stay empty.
@@ -351,12 +361,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-dir", default="/run/snekbox",
                         help="the server's SNEKBOX_WORK_DIR (default /run/snekbox)")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the job mix")
+    parser.add_argument("--standby", type=int, default=None,
+                        help="warm jails the server keeps (default: SNEKBOX_POOL_SIZE's default)")
     parser.add_argument("--short", action="store_true",
                         help="CI-sized defaults: 150 jobs per level at 2 and 12, about 20 s")
     options = parser.parse_args(argv)
     options.jobs = options.jobs or (150 if options.short else 1000)
     options.concurrency = options.concurrency or ("2,12" if options.short else "1,4,16,48")
     options.levels = [int(c) for c in options.concurrency.split(",") if c.strip()]
+    if options.standby is None:
+        options.standby = settings.current().pool_size
     return options
 
 
@@ -381,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"soak: server pid {master} on port {port}; warming up", flush=True)
         for level in options.levels:  # every worker thread and allocation pattern, once
             run_level(client, level, min(options.jobs, 2 * level + 16), deadline)
-        before = settle(master, options.work_dir, None, 10)
+        before = settle(master, options.work_dir, None, 10, options.standby)
         print(f"soak: baseline {before.workers} (MiB, descriptors); "
               f"{options.jobs} jobs at each of {options.levels}", flush=True)
         answers: list[Answer] = []
@@ -390,14 +404,14 @@ def main(argv: list[str] | None = None) -> int:
             got = run_level(client, level, options.jobs, deadline)
             report_level(level, got, time.monotonic() - level_start)
             answers += got
-        after = settle(master, options.work_dir, before, 15)
+        after = settle(master, options.work_dir, before, 15, options.standby)
         print(f"soak: after {after.workers}", flush=True)
         problems = [f"{a.kind}: {a.problem}" for a in answers if a.problem]
         kinds = collections.Counter(a.kind for a in answers)
         print("soak: jobs by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
         problems = problems[:20] + ([f"... {len(problems) - 20} more wrong answers"]
                                     if len(problems) > 20 else [])
-        problems += compare(before, after, options.rss_growth)
+        problems += compare(before, after, options.rss_growth, options.standby)
         if client.request("GET", "/health")[0] != 200:
             problems.append("the server is not healthy afterwards")
     finally:

@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 from snekbox.result import FileAttachment
 
 JOB_UID = 65534
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 32, 4096, 16384, 1 << 19
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 # Bounds on the walk over a finished run's /home, so a tree of many tiny entries is cheap.
 MAX_ENTRIES_SCANNED = 10000
@@ -47,19 +47,23 @@ def mount(source: str, target: Path, fstype: str | None, flags: int, data: str =
            f"mount {source} on {target}")
 
 
-def unmount(target: Path) -> None:
-    """Unmount, detaching lazily if something still holds the mount."""
-    if _libc.umount2(str(target).encode(), 0) != 0:
+def unmount(target: Path, lazily: bool = False) -> None:
+    """Unmount, detaching lazily (with all below) if asked or if something holds it."""
+    if lazily or _libc.umount2(str(target).encode(), 0) != 0:
         _check(_libc.umount2(str(target).encode(), MNT_DETACH), f"umount {target}")
 
 
-def enter_private_mount_namespace() -> None:
-    """Give this process a mount namespace of its own; mounts made later vanish with it.
+def enter_private_namespaces() -> None:
+    """Give this process mount and IPC namespaces of its own: mounts and System V IPC
+    objects (the job slots' semaphores) made later vanish with it.
 
     Call it from the main thread before any other thread or worker process is started.
     """
-    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS): snekbox must run as root")
-    mount("none", Path("/"), None, MS_REC | MS_SLAVE)
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC),
+           "unshare(CLONE_NEWNS | CLONE_NEWIPC): snekbox must run as root")
+    # Private, not slave: no mount of another snekbox (say, the one that started this one)
+    # propagates in, and none of ours propagates out.
+    mount("none", Path("/"), None, MS_REC | MS_PRIVATE)
 
 
 def bind_readonly(source: Path, target: Path) -> None:
@@ -97,7 +101,15 @@ class WorkDir:
         self.root = root
 
     def mount(self) -> None:
+        """Mount a fresh tmpfs at `root`, in this process's private mount namespace.
+
+        A snekbox started by another one (a test server, `python -m snekbox` run by a
+        service) copied that one's mounts when it entered its namespace, runs in flight
+        included: they are detached first, so none is pinned here for this one's life.
+        """
         self.root.mkdir(mode=0o755, parents=True, exist_ok=True)
+        while os.path.ismount(self.root):
+            unmount(self.root, lazily=True)
         mount("snekbox", self.root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
         for sub in ("runtimes", "runs"):
             (self.root / sub).mkdir(mode=0o755)

@@ -41,6 +41,7 @@ class Settings:
     workers: int
     max_jobs: int
     max_queue: int
+    pool_size: int
     health_interval: float
     api_tokens: str
     api_tokens_file: str
@@ -63,8 +64,8 @@ class Settings:
         return max(1, min(int(8 * cores), memory // 2 // per_job))
 
     @property
-    def jobs_per_worker(self) -> int:
-        return max(1, -(-self.jobs_at_once // self.workers))
+    def pool_per_worker(self) -> int:
+        return -(-self.pool_size // self.workers)
 
 
 def _convert(name: str, raw: str, kind: type) -> object:

@@ -30,8 +30,11 @@ def settings():
 
 @pytest.fixture(scope="session")
 def jobs(settings) -> Jobs:
-    """A jail in this process, exactly as the service prepares it."""
-    return Jobs.start(settings)
+    """A jail in this process, exactly as a service worker prepares it (warm jails too)."""
+    jobs = Jobs.start(settings)
+    jobs.start_pool()
+    yield jobs
+    jobs.close()
 
 
 @pytest.fixture(scope="session")

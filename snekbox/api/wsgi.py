@@ -13,6 +13,7 @@ from snekbox.jobs import Jobs
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 try:
-    app = create_app(Jobs.start(settings.current()), settings.current())
+    jobs = Jobs.start(settings.current())
+    app = create_app(jobs, settings.current())
 except (JailSetupError, OSError) as e:
     sys.exit(f"snekbox: {e}")

@@ -56,7 +56,7 @@ def find_nsjail(configured: str = "") -> str:
 
 
 def prepare(settings: Settings) -> NsJail:
-    """Check the host and set it up: cgroups, a private mount namespace, runtime views.
+    """Check the host and set it up: cgroups, private namespaces, runtime views.
 
     Raises JailSetupError with a message naming the fix when any part is missing.
     """
@@ -67,7 +67,7 @@ def prepare(settings: Settings) -> NsJail:
     try:
         cgroups = limits.prepare()
         runtimes = discover(settings.runtimes, settings.packages)
-        filesystem.enter_private_mount_namespace()
+        filesystem.enter_private_namespaces()
         workdir = filesystem.WorkDir(Path(settings.work_dir))
         workdir.mount()
         return NsJail(binary, config, cgroups, workdir, runtimes, settings.tmpfs_size,

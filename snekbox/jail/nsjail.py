@@ -8,6 +8,7 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Protocol
 
 from snekbox.filesystem import WorkDir
 from snekbox.jail import process
@@ -51,6 +52,25 @@ def verdict(outcome: process.Outcome) -> tuple[int, Status]:
     return 255, Status.INTERNAL_ERROR
 
 
+def result(outcome: process.Outcome, files: tuple[FileAttachment, ...]) -> EvalResult:
+    """The job's result from its nsjail outcome and the files it left."""
+    returncode, status = verdict(outcome)
+    if status is Status.INTERNAL_ERROR:
+        log.error("nsjail failed (exit %s): %s", outcome.exit_code, outcome.log[-2000:])
+    elif _SECCOMP_VIOLATION in outcome.log:
+        # A forbidden system call: worth an operator's eye, as it is a probe of the kernel.
+        log.warning("a job was killed by the seccomp policy after %.2f s (returncode %s)",
+                    outcome.duration, returncode)
+    return EvalResult(
+        stdout=outcome.output.decode("utf-8", "replace"),
+        returncode=returncode,
+        status=status,
+        duration=outcome.duration,
+        truncated=outcome.truncated,
+        files=files,
+    )
+
+
 class NsJail:
     """Runs jobs under nsjail with `config` plus the per-run flags added here."""
 
@@ -66,17 +86,24 @@ class NsJail:
         self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
 
     def argv(self, spec: RunSpec, home: Path, log_fd: int) -> list[str]:
-        """The nsjail command line for one run."""
-        runtime = spec.runtime
+        """The nsjail command line for one run started for `spec`."""
+        # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
+        return self.command(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
+                            home, log_fd, spec.args)
+
+    def command(self, runtime: Runtime, memory: int, backstop: int, home: Path, log_fd: int,
+                python_args: tuple[str, ...], pass_fds: tuple[int, ...] = ()) -> list[str]:
+        """nsjail running `runtime` with `python_args` after its flags, within `memory`
+        bytes, killed `backstop` seconds after it started, keeping `pass_fds` open."""
         return [
             self.binary, "--config", str(self.config), "--log_fd", str(log_fd),
-            # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
-            "--time_limit", str(math.ceil(spec.limits.time) + 1),
-            *self.cgroups.nsjail_args(spec.limits.memory),
+            "--time_limit", str(backstop),
+            *self.cgroups.nsjail_args(memory),
             "--bindmount", f"{home}:/home",
             "--bindmount_ro", f"{self._views[runtime.name]}:{runtime.jail_prefix}",
             *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
-            "--", runtime.executable_path, *PYTHON_FLAGS, *spec.args,
+            *(f"--pass_fd={fd}" for fd in pass_fds),
+            "--", runtime.executable_path, *PYTHON_FLAGS, *python_args,
         ]
 
     def run(self, spec: RunSpec) -> EvalResult:
@@ -85,7 +112,7 @@ class NsJail:
             home.write_inputs(spec.files)
             outcome = self._spawn(spec, home.path)
             files = home.collect_outputs(self.max_output_files)
-        return self._result(outcome, files)
+        return result(outcome, files)
 
     def _spawn(self, spec: RunSpec, home: Path) -> process.Outcome:
         stdin_fd = process.memfd("stdin", spec.stdin)
@@ -97,26 +124,14 @@ class NsJail:
             os.close(stdin_fd)
             os.close(log_fd)
 
-    @staticmethod
-    def _result(outcome: process.Outcome, files: tuple[FileAttachment, ...]) -> EvalResult:
-        returncode, status = verdict(outcome)
-        if status is Status.INTERNAL_ERROR:
-            log.error("nsjail failed (exit %s): %s", outcome.exit_code, outcome.log[-2000:])
-        elif _SECCOMP_VIOLATION in outcome.log:
-            # A forbidden system call: worth an operator's eye, as it is a probe of the kernel.
-            log.warning("a job was killed by the seccomp policy after %.2f s (returncode %s)",
-                        outcome.duration, returncode)
-        return EvalResult(
-            stdout=outcome.output.decode("utf-8", "replace"),
-            returncode=returncode,
-            status=status,
-            duration=outcome.duration,
-            truncated=outcome.truncated,
-            files=files,
-        )
+
+class Runner(Protocol):
+    """A jail that runs one job: NsJail (a cold run) or a warm jail."""
+
+    def run(self, spec: RunSpec) -> EvalResult: ...
 
 
-def run_safely(jail: NsJail, spec: RunSpec) -> EvalResult:
+def run_safely(jail: Runner, spec: RunSpec) -> EvalResult:
     """Like `jail.run`, but a host failure (mount, spawn) becomes an internal_error result."""
     try:
         return jail.run(spec)

@@ -42,16 +42,24 @@ def memfd(name: str, data: bytes = b"") -> int:
     return fd
 
 
-def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
-        output_limit: int) -> Outcome:
-    """Run nsjail, stopping it (SIGTERM, which makes it kill the job) at either limit."""
-    start = time.monotonic()
-    deadline = start + time_limit
-    # A session of its own: a signal meant for the service's process group (Ctrl-C, a
-    # supervisor's SIGTERM) must not reach nsjail and be mistaken for the job's fate.
-    proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(log_fd,),
+def start(argv: list[str], stdin_fd: int, log_fd: int,
+          pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    """Start nsjail with its output (stdout and stderr merged) on a pipe to this process.
+
+    In a session of its own: a signal meant for the service's process group (Ctrl-C, a
+    supervisor's SIGTERM) must not reach nsjail and be mistaken for the job's fate.
+    """
+    return subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, pass_fds=(log_fd, *pass_fds),
                             start_new_session=True)
+
+
+def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
+              output_limit: int) -> Outcome:
+    """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
+    at either limit; the time limit counts from now."""
+    began = time.monotonic()
+    deadline = began + time_limit
     try:
         output, stopped = _read(proc, deadline, output_limit)
         if stopped is None:
@@ -60,16 +68,22 @@ def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
             except subprocess.TimeoutExpired:
                 stopped = Stop.TIMEOUT
         if stopped is not None:
-            _stop(proc)
+            stop(proc)
     finally:
         proc.stdout.close()
         if proc.poll() is None:
-            _stop(proc)
-    duration = time.monotonic() - start
+            stop(proc)
+    duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
     return Outcome(output=output[:output_limit], truncated=len(output) > output_limit,
                    stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
+
+
+def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
+        output_limit: int) -> Outcome:
+    """Start nsjail and supervise it to the end."""
+    return supervise(start(argv, stdin_fd, log_fd), log_fd, time_limit, output_limit)
 
 
 def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
@@ -93,7 +107,7 @@ def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, S
                 return b"".join(chunks), Stop.OUTPUT
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen) -> None:
     """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last resort."""
     proc.terminate()
     try:

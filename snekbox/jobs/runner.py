@@ -7,6 +7,7 @@ import dataclasses
 from snekbox.jail import (InputFileError, NsJail, RunSpec, Runtime, prepare, run_safely,
                           validate_path)
 from snekbox.jobs.health import HealthCheck
+from snekbox.jobs.pool import WarmPool
 from snekbox.jobs.slots import Slots
 from snekbox.limits import JobLimits
 from snekbox.result import EvalResult
@@ -35,19 +36,30 @@ class EvalRequest:
 
 
 class Jobs:
-    """Runs requests on a jail, at most `slots.size` at once."""
+    """Runs requests on a jail, at most `slots.size` at once, warm jails first."""
 
     def __init__(self, jail: NsJail, settings: Settings, slots: Slots):
         self.jail = jail
         self.settings = settings
         self.slots = slots
         self.health = HealthCheck(jail, jail.runtimes["default"], settings.health_interval)
+        self.pool = WarmPool(jail, jail.runtimes["default"], settings.memory_limit,
+                             settings.max_time_limit, settings.pool_per_worker)
+
+    def start_pool(self) -> None:
+        """Keep warm jails ready in this process (a gunicorn worker, after the fork)."""
+        if self.pool.size > 0:
+            self.pool.start()
+
+    def close(self) -> None:
+        """End the warm jails still waiting."""
+        self.pool.close()
 
     @classmethod
     def start(cls, settings: Settings) -> Jobs:
         """Prepare the host and a jail; JailSetupError says what is missing."""
         return cls(prepare(settings), settings,
-                   Slots(settings.jobs_per_worker, settings.max_queue))
+                   Slots(settings.jobs_at_once, settings.max_queue))
 
     @property
     def runtimes(self) -> dict[str, Runtime]:
@@ -133,6 +145,10 @@ class Jobs:
         spec = self.spec_for(request)
         with self.slots.hold():
             try:
-                return run_safely(self.jail, spec)
+                return self._run(spec)
             except InputFileError as e:
                 raise JobError(str(e)) from None
+
+    def _run(self, spec: RunSpec) -> EvalResult:
+        result = self.pool.run(spec)
+        return result if result is not None else run_safely(self.jail, spec)

@@ -3,10 +3,11 @@
 import copy
 import subprocess
 import sys
+from pathlib import Path
 
 from snekbox.jail import RunSpec, run_safely
 from snekbox.limits import JobLimits
-from tests.conftest import ROOT
+from tests.conftest import ROOT, start_server, stop_server
 
 LIMITS = JobLimits(time=5, memory=52428800, output=1000)
 
@@ -46,3 +47,14 @@ def test_failing_nsjail_is_255(jobs):
     broken.binary = "/bin/false"
     result = run_safely(broken, RunSpec(jobs.runtimes["default"], ("-c", "print(1)"), LIMITS))
     assert (result.returncode, result.status.value) == (255, "internal_error")
+
+
+def test_a_server_does_not_keep_copies_of_its_parents_runs(jobs):
+    """A server started by a process with runs in flight copies their mounts when it makes
+    its namespace; it must drop them, or they would stay pinned for its whole life."""
+    with jobs.jail.workdir.new_run(1 << 20) as home:
+        proc, _ = start_server()
+        try:
+            assert home.path.name not in Path(f"/proc/{proc.pid}/mounts").read_text()
+        finally:
+            stop_server(proc)

@@ -29,4 +29,4 @@ def test_defaults_file_and_settings_fields_agree(tmp_path):
 def test_jobs_at_once_is_automatic_when_zero():
     auto = settings.load({"SNEKBOX_MAX_JOBS": "0"})
     assert auto.jobs_at_once >= 1
-    assert settings.load({"SNEKBOX_MAX_JOBS": "3", "SNEKBOX_WORKERS": "2"}).jobs_per_worker == 2
+    assert settings.load({"SNEKBOX_MAX_JOBS": "3", "SNEKBOX_WORKERS": "2"}).jobs_at_once == 3

@@ -1,38 +1,72 @@
+"""Job slots: one limit and one queue for all worker processes, robust to a worker dying.
+
+Each test uses the `jobs` fixture, so that its semaphores are made in the private IPC
+namespace the jail's preparation entered, and vanish with this process.
+"""
+
+import os
+import signal
 import threading
+import time
 
 import pytest
 
 from snekbox.jobs import Overloaded, Slots
 
 
-def test_refuses_at_once_when_queue_is_full():
+def _hold_until(slots: Slots, release: threading.Event, entered: threading.Event) -> None:
+    with slots.hold():
+        entered.set()
+        release.wait()
+
+
+def test_refuses_at_once_when_queue_is_full(jobs):
     slots = Slots(size=1, queue=1)
-    release = threading.Event()
-    entered = threading.Event()
-
-    def hold():
-        with slots.hold():
-            entered.set()
-            release.wait()
-
-    holder = threading.Thread(target=hold)
+    release, entered = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_until, args=(slots, release, entered))
     holder.start()
     entered.wait()
-    waiter = threading.Thread(target=hold)
+    waiter = threading.Thread(target=_hold_until, args=(slots, release, threading.Event()))
     waiter.start()
-    while slots._waiting == 0:
-        pass
-    with pytest.raises(Overloaded):
+    while slots.waiting == 0:
+        time.sleep(0.001)
+    with pytest.raises(Overloaded, match="1 jobs are running and 1 waiting"):
         with slots.hold():
             pass
     release.set()
     holder.join()
     waiter.join()
-    assert slots.running == 0
+    assert (slots.running, slots.waiting) == (0, 0)
 
 
-def test_slots_are_reused():
+def test_slots_are_reused(jobs):
     slots = Slots(size=2, queue=0)
     for _ in range(5):
         with slots.hold():
             assert slots.running == 1
+    assert slots.running == 0
+
+
+def test_slots_are_shared_with_forked_workers_and_given_back_when_one_dies(jobs):
+    slots = Slots(size=1, queue=0)
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        with slots.hold():
+            os.write(ready_write, b"x")
+            time.sleep(60)
+        os._exit(0)
+    try:
+        assert os.read(ready_read, 1) == b"x"
+        assert slots.running == 1
+        with pytest.raises(Overloaded):
+            with slots.hold():
+                pass
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(ready_read)
+        os.close(ready_write)
+    assert slots.running == 0
+    with slots.hold():
+        assert slots.running == 1

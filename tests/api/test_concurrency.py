@@ -1,0 +1,105 @@
+"""Concurrency over HTTP, against real servers started with specific SNEKBOX_* settings.
+
+These tests state orderings and completions, never latencies: the speed targets are
+measured by scripts/bench.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import pytest
+
+from tests.conftest import start_server, stop_server
+
+SLEEP_AND_REPORT = """
+import sys, time
+started = time.time()
+time.sleep({seconds})
+print(sys.argv[1], started, time.time())
+"""
+
+
+@pytest.fixture
+def server_with():
+    """start_server(env) for this test only; every server is stopped at its end."""
+    started = []
+
+    def start(**env: str):
+        proc, client = start_server({f"SNEKBOX_{k.upper()}": v for k, v in env.items()})
+        started.append(proc)
+        return client
+
+    yield start
+    for proc in started:
+        stop_server(proc)
+
+
+def sleeper(client, name: str, seconds: float) -> tuple[int, dict, dict]:
+    """(status, headers, JSON body) of a job that sleeps and prints its name and times."""
+    resp = client.post("/eval", {"args": ["-c", SLEEP_AND_REPORT.format(seconds=seconds),
+                                          name]})
+    return resp.status, resp.headers, resp.json
+
+
+def report(body: dict) -> tuple[str, float, float]:
+    name, started, ended = body["stdout"].split()
+    return name, float(started), float(ended)
+
+
+@pytest.mark.slow
+def test_hello_world_finishes_while_sleepers_hold_slots(server_with):
+    client = server_with(max_jobs="3", max_queue="4")
+    with ThreadPoolExecutor(2) as pool:
+        sleepers = [pool.submit(sleeper, client, f"s{i}", 4) for i in range(2)]
+        time.sleep(1)
+        hello = client.eval(input="import time; print('hello world', time.time())")
+        still_running = [not s.done() for s in sleepers]
+        results = [s.result() for s in sleepers]
+    said, when = hello["stdout"].rsplit(" ", 1)
+    assert said == "hello world"
+    assert still_running == [True, True]
+    for status, _, body in results:
+        assert status == 200
+        _, started, ended = report(body)
+        assert started < float(when) < ended
+
+
+@pytest.mark.slow
+def test_sixteen_sleepers_all_run_at_once_and_succeed(server_with):
+    client = server_with(max_jobs="16", max_queue="0")
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda i: sleeper(client, f"s{i}", 2), range(16)))
+    assert [status for status, _, _ in results] == [200] * 16
+    reports = [report(body) for _, _, body in results]
+    assert sorted(name for name, _, _ in reports) == sorted(f"s{i}" for i in range(16))
+    assert max(started for _, started, _ in reports) < min(ended for _, _, ended in reports)
+
+
+@pytest.mark.slow
+def test_overload_is_refused_at_once_and_every_accepted_request_is_answered(server_with):
+    client = server_with(max_jobs="2", max_queue="2", workers="2")
+    answered: list[tuple[str, int, dict, dict]] = []
+    lock = threading.Lock()
+
+    def send(i: int) -> None:
+        status, headers, body = sleeper(client, f"s{i}", 1.5)
+        with lock:
+            answered.append((f"s{i}", status, headers, body))
+
+    with ThreadPoolExecutor(10) as pool:
+        wait([pool.submit(send, i) for i in range(10)])
+    statuses = [status for _, status, _, _ in answered]
+    assert sorted(statuses) == [200] * 4 + [503] * 6
+    first_ok = statuses.index(200)
+    assert statuses[first_ok:] == [200] * 4, "a refusal came only after a job had finished"
+    for name, status, headers, body in answered:
+        if status == 503:
+            assert int(headers["retry-after"]) >= 1
+            assert set(body) == {"title", "description"}
+            assert "2 jobs are running and 2 waiting" in body["description"]
+        else:
+            assert report(body)[0] == name
+            assert (body["returncode"], body["status"]) == (0, "ok")
