@@ -4,7 +4,8 @@ Inside the jail a runtime is a small virtual environment: `bin/python` is the re
 interpreter, `.base` its whole prefix (read-only), `packages` an optional directory of
 third-party packages (read-only), and its site-packages holds a .pth that appends
 `packages` and /home to sys.path, so a job's own modules import under `-I` without
-ever shadowing the standard library.
+ever shadowing the standard library. The interpreter's own site-packages (whatever the
+host installed there, and its .pth start-up hooks) stays out of jobs' sight.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Runtime:
         bind_readonly(self.executable, view / "bin" / "python")
         home = self.jail_prefix / ".base" / self.executable.parent.relative_to(self.prefix)
         (view / "pyvenv.cfg").write_text(
-            f"home = {home}\ninclude-system-site-packages = true\nversion = {self.version}\n")
+            f"home = {home}\ninclude-system-site-packages = false\nversion = {self.version}\n")
         paths = ["/home"]
         if self.packages:
             (view / "packages").mkdir()

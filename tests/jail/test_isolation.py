@@ -122,6 +122,13 @@ def test_no_state_carried_between_runs(run):
     assert second.stdout == "[]\n"
 
 
+def test_host_interpreters_site_packages_are_out_of_sight(run):
+    result = run("import sys; print([p for p in sys.path if 'site-packages' in p]); import pip")
+    assert result.stdout.startswith("['/snekbin/python/default/lib/python")
+    assert ".base" not in result.stdout.splitlines()[0]
+    assert "ModuleNotFoundError: No module named 'pip'" in result.stdout
+
+
 def test_interpreter_is_this_services(run):
     import sys
     result = run("import sys; print(sys.version)")
