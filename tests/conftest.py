@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,16 +58,20 @@ def start_server(env: dict[str, str] | None = None,
     """A real gunicorn serving snekbox on a free loopback port, once /health answers
     (or, without `wait_healthy`, once it answers at all)."""
     port = _free_port()
+    # The log goes to an unnamed file, not a pipe: a pipe nobody reads would fill up and
+    # stall the server once it has logged 64 KiB.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
          "-b", f"127.0.0.1:{port}"],
         cwd=ROOT, env={**os.environ, SECRET_VARIABLE: SECRET_VALUE, **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    proc.log = log
     client = Client("127.0.0.1", port)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-3000:]}")
+            raise RuntimeError(f"server exited: {server_log(proc)[-3000:]}")
         try:
             if client.get("/health").status == 200 or not wait_healthy:
                 return proc, client
@@ -74,6 +79,12 @@ def start_server(env: dict[str, str] | None = None,
             time.sleep(0.1)
     stop_server(proc)
     raise RuntimeError("server did not become healthy in 30 s")
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """What a server started by start_server has logged so far."""
+    proc.log.seek(0)
+    return proc.log.read().decode("utf-8", "replace")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -3,10 +3,11 @@
 import glob
 import json
 import subprocess
+import time
 
 import pytest
 
-from tests.conftest import ROOT, start_server, stop_server
+from tests.conftest import ROOT, server_log, start_server, stop_server
 
 
 def pyenv_python(version: str) -> str | None:
@@ -189,6 +190,23 @@ def test_request_id_is_echoed_or_made(client):
     assert given.headers["x-request-id"] == "req-123"
     made = client.post("/eval", {"input": "pass"})
     assert len(made.headers["x-request-id"]) == 32
+    bad = client.post("/eval", {"input": "pass"}, {"X-Request-ID": "no spaces or ; allowed"})
+    assert bad.headers["x-request-id"] != "no spaces or ; allowed"
+
+
+def test_one_structured_log_line_per_job(server):
+    proc, client = server
+    client.post("/eval", {"input": "raise SystemExit(3)"}, {"X-Request-ID": "log-test-42"})
+    deadline = time.monotonic() + 5
+    lines = []
+    while not lines and time.monotonic() < deadline:
+        lines = [line for line in server_log(proc).splitlines() if "log-test-42" in line]
+        time.sleep(0.05)
+    assert len(lines) == 1
+    entry = json.loads(lines[0][lines[0].index("{"):])
+    assert entry == {"event": "job", "request_id": "log-test-42", "status": "error",
+                     "returncode": 3, "duration": entry["duration"], "truncated": False,
+                     "files": 0}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from snekbox.jail import find_nsjail
 from tests.api.test_startup import failed_start
-from tests.conftest import ROOT, start_server, stop_server
+from tests.conftest import ROOT, server_log, start_server, stop_server
 
 
 def test_nsjail_that_is_not_executable_stops_the_server(tmp_path, settings):
@@ -171,4 +171,4 @@ def test_a_seccomp_policy_nsjail_cannot_compile_is_reported(tmp_path):
         assert client.get("/health").status == 503
     finally:
         stop_server(proc)
-    assert "Undefined identifier `umount2'" in proc.stderr.read().decode()
+    assert "Undefined identifier `umount2'" in server_log(proc)
