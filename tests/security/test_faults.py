@@ -51,7 +51,9 @@ def _run_mounts(server_pid: int) -> list[str]:
 
 @pytest.fixture
 def two_workers():
-    proc, client = start_server({"SNEKBOX_WORKERS": "2", "SNEKBOX_MAX_JOBS": "8"})
+    # No warm jails: the test counts a worker's nsjail children as the jobs it is running.
+    proc, client = start_server({"SNEKBOX_WORKERS": "2", "SNEKBOX_MAX_JOBS": "8",
+                                 "SNEKBOX_POOL_SIZE": "0"})
     yield proc, client
     stop_server(proc)
 
@@ -114,6 +116,32 @@ def test_a_worker_killed_mid_request_is_replaced_and_others_go_on(two_workers):
     while time.monotonic() < deadline and victims_runs():
         time.sleep(0.1)
     assert victims_runs() == []
+
+
+def test_a_killed_workers_warm_jails_are_reclaimed():
+    proc, client = start_server({"SNEKBOX_WORKERS": "2", "SNEKBOX_POOL_SIZE": "4"})
+    try:
+        deadline = time.monotonic() + 20
+        warm: dict[int, list[int]] = {}
+        while time.monotonic() < deadline:
+            warm = {w: [c for c in _children(w) if _name(c) == "nsjail"]
+                    for w in _children(proc.pid)}
+            if len(warm) == 2 and all(len(jails) == 2 for jails in warm.values()):
+                break
+            time.sleep(0.05)
+        victim = next(iter(warm))
+        assert len(warm[victim]) == 2
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+                any(Path(f"/proc/{pid}").exists() for pid in warm[victim])
+                or any(f"/runs/{victim}-" in m for m in _run_mounts(proc.pid))):
+            time.sleep(0.05)
+        assert [pid for pid in warm[victim] if Path(f"/proc/{pid}").exists()] == []
+        assert [m for m in _run_mounts(proc.pid) if f"/runs/{victim}-" in m] == []
+        assert client.eval(input="print('still here')")["stdout"] == "still here\n"
+    finally:
+        stop_server(proc)
 
 
 FILL_MORE = """
