@@ -59,10 +59,6 @@ class Cgroups:
         args += ["--cgroup_mem_max", str(memory)]
         return args + swap if self.limits_swap else args
 
-    def leftover_children(self) -> list[Path]:
-        """Per-run cgroups still present under the parent (none once every run has ended)."""
-        return [p for c in self.parents if c.is_dir() for p in c.iterdir() if p.is_dir()]
-
 
 def _read_limit(path: Path) -> int | None:
     try:

@@ -50,9 +50,6 @@ class Settings:
     def nsjail_config_path(self) -> Path:
         return PROJECT_ROOT / self.nsjail_config
 
-    def replace(self, **changes: object) -> Settings:
-        return dataclasses.replace(self, **changes)
-
     @property
     def jobs_at_once(self) -> int:
         """max_jobs, or when 0: 8 per core, as many as half the memory can hold (both as
