@@ -67,12 +67,11 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
                 proc.wait(timeout=max(deadline - time.monotonic(), 0))
             except subprocess.TimeoutExpired:
                 stopped = Stop.TIMEOUT
-        if stopped is not None:
-            stop(proc)
     finally:
-        proc.stdout.close()
+        # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
             stop(proc)
+        proc.stdout.close()
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
