@@ -36,11 +36,17 @@ def read_json(req: falcon.Request, max_size: int, max_separators: int) -> object
             description=f"the body holds {separators} commas and brackets, more than a valid "
                         f"request can ({max_separators}): too many JSON values")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as e:
         description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
                                     description=description[:MAX_ERROR_LENGTH])
+
+
+def _refuse_constant(name: str) -> None:
+    """Python's json takes NaN and Infinity, which are not JSON, and NaN would slip past
+    every numeric bound of the schema (each comparison with it is false)."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _too_large(max_size: int) -> falcon.HTTPContentTooLarge:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from snekbox.jail import (InputFileError, NsJail, RunSpec, Runtime, prepare, run_safely,
                           validate_path)
@@ -91,6 +92,8 @@ class Jobs:
         values = {}
         for name, (default, maximum) in bounds.items():
             value = requested.get(name, default)
+            if not math.isfinite(value) or value <= 0:
+                raise JobError(f"limits.{name} is {value}; it must be a positive number")
             if value > maximum:
                 raise JobError(f"limits.{name} is {value}, over the maximum of {maximum}")
             values[name] = value

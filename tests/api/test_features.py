@@ -64,6 +64,16 @@ def test_limit_over_maximum_is_400_naming_field_and_maximum(client, settings, na
     assert str(maximum) in resp.json["description"]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("where", ["time", "memory", "output"])
+def test_non_json_numbers_are_400(client, constant, where):
+    """Python's json parser takes NaN and Infinity; NaN passes every bound of the schema."""
+    body = f'{{"input": "print(1)", "limits": {{"{where}": {constant}}}}}'.encode()
+    resp = client.request("POST", "/eval", body, {"Content-Type": "application/json"})
+    assert resp.status == 400, resp.body
+    assert constant.lstrip("-") in resp.json["description"]
+
+
 def test_memory_limit_per_request(client):
     code = "x = bytearray(80 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); print('ok')"
     assert client.eval(input=code)["status"] == "oom"

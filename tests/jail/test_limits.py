@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from snekbox.jobs import JobError
+
 MB = 1024 * 1024
 
 
@@ -101,3 +103,10 @@ def test_per_run_cgroups_allow_three_33mb_jobs_at_once(run):
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda _: run(code), range(3)))
     assert [r.stdout for r in results] == ["done\n"] * 3
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 0])
+@pytest.mark.parametrize("name", ["time", "memory", "output"])
+def test_limits_that_are_not_positive_numbers_are_refused(run, name, value):
+    with pytest.raises(JobError, match=f"limits.{name}"):
+        run("pass", limits={name: value})
