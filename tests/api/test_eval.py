@@ -113,7 +113,7 @@ BAD_BODIES = [
     ("unknown file field", json.dumps({"input": "", "files": [{"path": "a", "mode": 7}]}).encode(),
      400),
     ("NUL in input", json.dumps({"input": "print(1)\0"}).encode(), 400),
-    ("deeply nested JSON", b"[" * 100000 + b"]" * 100000, 400),
+    ("deeply nested JSON", b"[" * 3000 + b"]" * 3000, 400),
     ("lone surrogate in args", b'{"args": ["-c", "\\ud800"]}', 400),
     ("input too long for exec", json.dumps({"input": "#" * 200000}).encode(), 400),
 ]

@@ -31,6 +31,9 @@ def body_of(settings, name: str) -> bytes:
         "many tiny values": lambda: '{"input": "1", "x": [' + "[]," * (near_max // 3) + "[]]}",
         "many tiny strings": lambda: '{"input": "1", "x": [' + '"ab",' * (near_max // 5) + '""]}',
         "many numbers": lambda: '{"input": "1", "x": [' + "12345," * (near_max // 6) + "1]}",
+        # Small bodies (15 and 4.5 MB) that once parsed into 16 times their size.
+        "3 million short strings": lambda: '{"input": "1", "x": [' + '"ab",' * 3_000_000 + '""]}',
+        "1.5 million empty arrays": lambda: '{"input": "1", "x": [' + "[]," * 1_500_000 + "[]]}",
         "huge executable path": lambda: json.dumps({"input": "1",
                                                     "executable_path": "/" * near_max}),
         "huge integer": lambda: '{"input": "1", "limits": {"memory": 1' + "0" * 100000 + "}}",
@@ -40,7 +43,8 @@ def body_of(settings, name: str) -> bytes:
 
 BOMBS = ["over the body limit", "deeply nested", "50000 input files", "a million args",
          "one enormous file", "huge stdin", "huge input", "huge args", "many tiny values",
-         "many tiny strings", "many numbers", "huge executable path", "huge integer"]
+         "many tiny strings", "many numbers", "3 million short strings", "1.5 million empty arrays",
+         "huge executable path", "huge integer"]
 
 
 @pytest.mark.parametrize("name", BOMBS)
@@ -67,8 +71,8 @@ def test_body_over_the_limit_is_refused_before_it_is_read(client, settings):
 
 
 def test_the_largest_valid_request_is_not_too_complex(client, settings):
-    # Every text field at its maximum and made of nothing but commas: the cheap count of
-    # commas and brackets must still let it through to the job.
+    # Every text field at its maximum and made of nothing but commas: the count of values
+    # before parsing must still let it through to the job.
     commas = "," * 251
     files = [{"path": f"{',' * 255}/{',' * 255}/{',' * 255}/{i:04}{commas}"} for i in range(1000)]
     args = ["-c", "pass#" + "," * 131000] + ["," * 131000] * 6

@@ -10,7 +10,6 @@ import jsonschema
 
 from snekbox.api import body, metrics, schemas
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
-from snekbox.jobs.runner import MAX_ARGS_BYTES
 from snekbox.settings import Settings
 
 RETRY_AFTER_SECONDS = 1
@@ -24,10 +23,10 @@ class EvalResource:
         self.settings = settings
         schema = schemas.eval_request(settings)
         self.validator = jsonschema.Draft202012Validator(schema)
-        self.max_separators = max_separators(settings, schema)
+        self.shape = body_shape(schema)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        document = body.read_json(req, self.settings.max_body_size, self.max_separators)
+        document = body.read_json(req, self.settings.max_body_size, self.shape)
         body.validate(self.validator, document)
         request = self.to_request(document)
         try:
@@ -66,13 +65,12 @@ class EvalResource:
         )
 
 
-def max_separators(settings: Settings, schema: dict) -> int:
-    """Commas and brackets the largest valid request can hold: its own structure, plus text
-    that may consist of nothing else (code and arguments, stdin, paths; base64 has none)."""
-    files = schema["properties"]["files"]
-    paths = files["maxItems"] * files["items"]["properties"]["path"]["maxLength"]
-    structure = 10 * (files["maxItems"] + schema["properties"]["args"]["maxItems"]) + 1000
-    return structure + MAX_ARGS_BYTES + settings.max_stdin + paths
+def body_shape(schema: dict) -> body.Shape:
+    """Generous bounds for the largest valid request: each file is an object of two keys
+    and two strings, each argument a string, and every other field a key and a value."""
+    files = schema["properties"]["files"]["maxItems"]
+    args = schema["properties"]["args"]["maxItems"]
+    return body.Shape(strings=4 * files + args + 100, separators=4 * files + 2 * args + 100)
 
 
 def _decode(path: str, content: str) -> bytes:
