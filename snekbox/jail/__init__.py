@@ -16,8 +16,10 @@ from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.settings import Settings
 
 log = logging.getLogger(__name__)
+CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 
-__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime", "find_nsjail",
+__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime",
+           "core_pattern_warning", "find_nsjail",
            "prepare", "reclaim_runs_of", "run_safely", "validate_path", "verdict"]
 
 
@@ -55,6 +57,17 @@ def find_nsjail(configured: str = "") -> str:
     )
 
 
+def core_pattern_warning(pattern: str) -> str | None:
+    """Why the host's core_pattern undoes the jail's RLIMIT_CORE=0, if it does: the kernel
+    ignores that limit when core dumps go to a program."""
+    if not pattern.startswith("|"):
+        return None
+    handler = pattern[1:].split()[0] if pattern[1:].split() else "a program"
+    return (f"kernel.core_pattern pipes core dumps to {handler}, which ignores the jail's "
+            "RLIMIT_CORE=0: every crashing job would start it as root and hand it the job's "
+            "memory; set kernel.core_pattern=core on this host (see SECURITY.md)")
+
+
 def prepare(settings: Settings) -> NsJail:
     """Check the host and set it up: cgroups, private namespaces, runtime views.
 
@@ -64,6 +77,8 @@ def prepare(settings: Settings) -> NsJail:
     config = Path(settings.nsjail_config_path)
     if not config.is_file():
         raise JailSetupError(f"nsjail config {config} is missing (SNEKBOX_NSJAIL_CONFIG)")
+    if warning := core_pattern_warning(CORE_PATTERN.read_text()):
+        log.warning("%s", warning)
     try:
         cgroups = limits.prepare()
         runtimes = discover(settings.runtimes, settings.packages)
