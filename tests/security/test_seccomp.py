@@ -4,6 +4,11 @@ Each forbidden system call is made directly (ctypes, x86_64 numbers) with argume
 would be harmless if it were allowed; the job must die of SIGSYS before it can print again.
 """
 
+import concurrent.futures
+import subprocess
+import sys
+import time
+
 import pytest
 
 # x86_64 numbers and arguments. Without the policy each of these returns (mostly an error)
@@ -113,7 +118,7 @@ ENOSYS_CALLS = {
     "clone3": 435, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
     "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209,
     "io_cancel": 210, "io_pgetevents": 333, "inotify_init": 253, "inotify_init1": 294,
-    "fanotify_init": 300, "mq_open": 240,
+    "fanotify_init": 300, "mq_open": 240, "timer_create": 222,
 }
 
 
@@ -121,6 +126,78 @@ ENOSYS_CALLS = {
 def test_probed_features_answer_enosys(run, name, number):
     result = run(syscall_job(number, "0, 0, 0, 0, 0, 0"))
     assert (result.stdout, result.returncode) == ("survived -1 38\n", 0)
+
+
+SIGNAL_QUEUEING = {
+    "kill": "62, os.getpid(), 40",
+    "tkill": "200, os.getpid(), 40",
+    "tgkill": "234, os.getpid(), os.getpid(), 40",
+    "rt_sigqueueinfo": "129, os.getpid(), 40, info",
+    "rt_tgsigqueueinfo": "297, os.getpid(), os.getpid(), 40, info",
+    "pidfd_send_signal": "424, os.pidfd_open(os.getpid()), 40, 0, 0",
+    "fcntl F_SETSIG": "72, 0, 10, 40",
+}
+
+
+@pytest.mark.parametrize("name", SIGNAL_QUEUEING)
+def test_queueing_realtime_signals_is_refused(run, name):
+    """Without the policy each call succeeds (the signal is blocked, so it stays queued)."""
+    code = ("import ctypes, os, signal\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, [40])\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "info = ctypes.create_string_buffer(128)\n"
+            "ctypes.memmove(info, (40).to_bytes(4, 'little') + bytes(4)"
+            " + (-1).to_bytes(4, 'little', signed=True), 12)\n"
+            f"print(libc.syscall({SIGNAL_QUEUEING[name]}), ctypes.get_errno())\n")
+    result = run(code)
+    assert (result.stdout, result.returncode) == ("-1 1\n", 0)
+
+
+def test_standard_signals_still_reach_the_job(run):
+    code = ("import os, signal\n"
+            "signal.signal(signal.SIGUSR1, lambda *_: print('got it'))\n"
+            "os.kill(os.getpid(), signal.SIGUSR1)\n"
+            "os.kill(os.getpid(), 0)\n")
+    assert run(code).stdout == "got it\n"
+
+
+def test_a_job_cannot_use_up_roots_queued_signals(run):
+    """RLIMIT_SIGPENDING counts the job's queued signals against root on the host too."""
+    flood = ("import os, signal, time\n"
+             "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])\n"
+             "refused = 0\n"
+             "for _ in range(200000):\n"
+             "    try:\n"
+             "        os.kill(os.getpid(), signal.SIGRTMIN)\n"
+             "    except PermissionError:\n"
+             "        refused += 1\n"
+             "print(refused, flush=True)\n"
+             "time.sleep(2)\n")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        job = pool.submit(run, flood)
+        time.sleep(1.5)
+        queued_here = queue_realtime_signal_to_self()
+        assert job.result().stdout == "200000\n"
+    assert queued_here
+
+
+SIGQUEUE_FROM_THE_HOST = """
+import ctypes, os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+info = ctypes.create_string_buffer(128)
+ctypes.memmove(info, int(signal.SIGRTMIN).to_bytes(4, "little") + bytes(4)
+               + (-1).to_bytes(4, "little", signed=True), 12)
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall(129, os.getpid(), int(signal.SIGRTMIN), info), ctypes.get_errno())
+"""
+
+
+def queue_realtime_signal_to_self() -> bool:
+    """Whether a root process on the host can still queue a real-time signal (sigqueue),
+    tried in a process of its own: a queued signal no thread blocks would end this one."""
+    done = subprocess.run([sys.executable, "-c", SIGQUEUE_FROM_THE_HOST], capture_output=True,
+                          text=True, check=True)
+    return done.stdout == "0 0\n"
 
 
 def test_a_32bit_system_call_kills_the_job(run):
