@@ -33,7 +33,8 @@ wsgi_app = "snekbox.api.wsgi:app"
 bind = "0.0.0.0:8060"
 preload_app = True
 workers = _settings.workers
-worker_class = "gthread"
+# gthread, with a deadline for each request to arrive (snekbox/api/worker.py).
+worker_class = "snekbox.api.worker.DeadlineThreadWorker"
 # Job slots and the queue are shared by all workers (snekbox/jobs/slots.py), so one
 # worker may be handed all of them: enough threads for every slot, every queued request
 # and a few cheap requests (health, metrics). Beyond them the service answers 503 itself

@@ -36,6 +36,7 @@ class Settings:
     max_output_limit: int
     max_stdin: int
     max_body_size: int
+    request_timeout: float
     runtimes: str
     packages: str
     workers: int

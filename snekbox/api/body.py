@@ -32,7 +32,11 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
                         f"not {content_type or 'no content type'!r}")
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
-    raw = req.bounded_stream.read(max_size + 1)
+    try:
+        raw = req.bounded_stream.read(max_size + 1)
+    except OSError as e:  # the client was too slow (see snekbox/api/worker.py) or went away
+        raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
+                               description=f"the body was not read: {e}") from e
     if len(raw) > max_size:
         raise _too_large(max_size)
     check_shape(raw, shape)

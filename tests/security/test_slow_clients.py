@@ -1,0 +1,79 @@
+"""Clients that send their request slowly (slowloris) cannot hold the service's threads."""
+
+import http.client
+import socket
+import time
+
+import pytest
+
+from tests.conftest import server_log, start_server, stop_server
+
+TIMEOUT = 2
+PARTIAL_REQUEST = (b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 100\r\n\r\n{")
+
+
+@pytest.fixture(scope="module")
+def impatient():
+    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT)})
+    yield client
+    stop_server(proc)
+    assert "Traceback" not in server_log(proc)
+
+
+def test_more_stalled_requests_than_threads_do_not_stop_the_service(impatient, settings):
+    threads = settings.workers * (settings.jobs_at_once + settings.max_queue + 4)
+    stalled = [socket.create_connection((impatient.host, impatient.port))
+               for _ in range(threads + 20)]
+    try:
+        for sock in stalled:
+            sock.sendall(PARTIAL_REQUEST)
+        time.sleep(0.5)
+        start = time.monotonic()
+        assert impatient.eval(input="print('served')")["stdout"] == "served\n"
+        assert time.monotonic() - start < TIMEOUT + 5
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_body_that_stops_arriving_is_408(impatient):
+    with socket.create_connection((impatient.host, impatient.port), timeout=TIMEOUT + 5) as sock:
+        sock.sendall(PARTIAL_REQUEST)
+        start = time.monotonic()
+        reply = sock.recv(65536)
+        assert TIMEOUT - 0.5 < time.monotonic() - start < TIMEOUT + 2
+        while chunk := sock.recv(65536):  # the rest of the answer, then the connection
+            reply += chunk                # closes, as the body never comes
+        assert time.monotonic() - start < 2 * TIMEOUT + 2
+    assert reply.startswith(b"HTTP/1.1 408")
+    assert b'"title": "Request body too slow"' in reply
+
+
+def test_headers_trickling_in_are_cut_off_at_the_deadline(impatient):
+    with socket.create_connection((impatient.host, impatient.port), timeout=TIMEOUT + 5) as sock:
+        start = time.monotonic()
+        with pytest.raises(OSError):
+            for byte in b"POST /eval HTTP/1.1\r\nHost: a-very-slow-client\r\n" * 10:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+            assert sock.recv(1) == b""  # closed without an answer
+            raise ConnectionResetError
+        assert time.monotonic() - start < TIMEOUT + 2
+
+
+def test_a_deadline_is_per_request_on_a_kept_alive_connection(impatient):
+    """Two requests on one connection, each quick, the pair longer than the deadline."""
+    conn = http.client.HTTPConnection(impatient.host, impatient.port, timeout=10)
+    try:
+        sockets = []
+        for _ in range(2):
+            conn.request("POST", "/eval", b'{"input": "print(1)"}',
+                         {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert (resp.status, resp.read()[:14]) == (200, b'{"stdout": "1\\')
+            sockets.append(conn.sock)
+            time.sleep(TIMEOUT * 0.75)
+        assert sockets[0] is sockets[1]  # the same connection, kept alive
+    finally:
+        conn.close()
