@@ -1,14 +1,21 @@
-"""gunicorn's threaded worker, with a deadline for each request to arrive.
+"""gunicorn's threaded worker, with deadlines for clients that are slow or silent.
 
 The stock worker hands a connection to a thread as soon as it is readable, and the thread
 then blocks until the whole request is in: a hundred clients sending a byte now and then
-(slowloris) would hold every thread and the service would answer no one. Here each
-request must arrive within `request_timeout` seconds, headers and body together, and its
-answer must be taken within as long again.
+(slowloris) would hold every thread and the service would answer no one. It also keeps a
+new connection that never sends anything for ever, and stops accepting at
+`worker_connections` (1000): two thousand idle connections were enough to shut the
+service. Here a new connection must start its request within `request_timeout` seconds,
+each request must arrive within as long (headers and body together), and its answer must
+be taken within as long again.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import resource
+import selectors
 import socket
 import time
 
@@ -49,8 +56,54 @@ class DeadlineReader:
 
 
 class DeadlineThreadWorker(ThreadWorker):
-    """gthread, with a fresh deadline for each request on a connection."""
+    """gthread, with a deadline for a new connection's first bytes and for each request."""
+
+    def __init__(self, *args: object, **kwargs: object):
+        super().__init__(*args, **kwargs)
+        # Room for worker_connections (1000) and the jobs' descriptors: a shell's usual soft
+        # limit of 1024 would make accept() fail first.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.request_timeout = settings.current().request_timeout
+        self._silent: dict[TConn, float] = {}  # new connections, oldest first: their deadline
+
+    def accept(self, server: object, listener: socket.socket) -> None:
+        """As gthread's, and the connection is closed if it stays silent too long."""
+        try:
+            sock, client = listener.accept()
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return
+            raise
+        conn = TConn(self.cfg, sock, client, server)
+        self.nr_conns += 1
+        with self._lock:
+            self.poller.register(conn.sock, selectors.EVENT_READ,
+                                 functools.partial(self.on_client_socket_readable, conn))
+            self._silent[conn] = time.monotonic() + self.request_timeout
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        with self._lock:
+            self._silent.pop(conn, None)
+        super().on_client_socket_readable(conn, client)
+
+    def murder_keepalived(self) -> None:
+        """Close idle kept-alive connections (gthread's own) and silent new ones."""
+        super().murder_keepalived()
+        now = time.monotonic()
+        with self._lock:
+            expired = []
+            for conn, deadline in self._silent.items():
+                if deadline > now:
+                    break
+                expired.append(conn)
+            for conn in expired:
+                del self._silent[conn]
+                self.poller.unregister(conn.sock)
+        for conn in expired:
+            self.nr_conns -= 1
+            conn.close()
 
     def handle(self, conn: TConn) -> tuple[bool, TConn]:
-        conn.parser.unreader.sock = DeadlineReader(conn.sock, settings.current().request_timeout)
+        conn.parser.unreader.sock = DeadlineReader(conn.sock, self.request_timeout)
         return super().handle(conn)

@@ -1,6 +1,7 @@
 """Clients that send their request slowly (slowloris) cannot hold the service's threads."""
 
 import http.client
+import resource
 import socket
 import time
 
@@ -34,6 +35,22 @@ def test_more_stalled_requests_than_threads_do_not_stop_the_service(impatient, s
         assert time.monotonic() - start < TIMEOUT + 5
     finally:
         for sock in stalled:
+            sock.close()
+
+
+def test_more_silent_connections_than_accepted_do_not_stop_the_service(impatient, settings):
+    """gthread accepts 1000 connections per worker and, unpatched, keeps silent ones."""
+    many = settings.workers * 1000 + 100
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    silent = [socket.create_connection((impatient.host, impatient.port)) for _ in range(many)]
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        assert impatient.eval(input="print('served')")["stdout"] == "served\n"
+        assert time.monotonic() - start < TIMEOUT + 5
+    finally:
+        for sock in silent:
             sock.close()
 
 
