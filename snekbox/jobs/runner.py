@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -145,12 +146,22 @@ class Jobs:
 
     def run(self, request: EvalRequest) -> EvalResult:
         """Run a request; JobError for a bad one, Overloaded when no slot is to be had."""
+        with self.slot():
+            return self.run_in_slot(request)
+
+    def slot(self) -> contextlib.AbstractContextManager[None]:
+        """One of the service's job slots: wait for it, or Overloaded when the queue is
+        full. Held across run_in_slot by a caller that keeps the job's answer in memory
+        until it is sent, so that answers count against the slots too."""
+        return self.slots.hold()
+
+    def run_in_slot(self, request: EvalRequest) -> EvalResult:
+        """Run a request within a slot the caller holds; JobError for a bad one."""
         spec = self.spec_for(request)
-        with self.slots.hold():
-            try:
-                return self._run(spec)
-            except InputFileError as e:
-                raise JobError(str(e)) from None
+        try:
+            return self._run(spec)
+        except InputFileError as e:
+            raise JobError(str(e)) from None
 
     def _run(self, spec: RunSpec) -> EvalResult:
         result = self.pool.run(spec)

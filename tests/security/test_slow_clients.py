@@ -1,6 +1,7 @@
 """Clients that send their request slowly (slowloris) cannot hold the service's threads."""
 
 import http.client
+import json
 import resource
 import socket
 import time
@@ -94,3 +95,23 @@ def test_a_deadline_is_per_request_on_a_kept_alive_connection(impatient):
         assert sockets[0] is sockets[1]  # the same connection, kept alive
     finally:
         conn.close()
+
+
+def test_an_unread_answer_holds_its_job_slot_until_it_is_sent():
+    """Answers can be many times a job's output in memory: they count against the slots."""
+    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT), "SNEKBOX_MAX_JOBS": "1",
+                                 "SNEKBOX_MAX_QUEUE": "0", "SNEKBOX_POOL_SIZE": "0"})
+    try:
+        body = json.dumps({"input": "print('x' * 8_000_000)", "limits": {"output": 9_000_000}})
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect((client.host, client.port))
+        reader.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+        time.sleep(1)  # the job has run; its answer waits for a reader that does not read
+        assert client.post("/eval", {"input": "pass"}).status == 503
+        time.sleep(TIMEOUT + 1)  # the server gives up on that reader and frees the slot
+        assert client.eval(input="print('next')")["stdout"] == "next\n"
+        reader.close()
+    finally:
+        stop_server(proc)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import io
+import json
+from collections.abc import Callable
 
 import falcon
 import jsonschema
@@ -13,6 +17,7 @@ from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
 from snekbox.settings import Settings
 
 RETRY_AFTER_SECONDS = 1
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class EvalResource:
@@ -29,17 +34,26 @@ class EvalResource:
         document = body.read_json(req, self.settings.max_body_size, self.shape)
         body.validate(self.validator, document)
         request = self.to_request(document)
+        slot = contextlib.ExitStack()
         try:
+            slot.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
-                result = self.jobs.run(request)
+                result = self.jobs.run_in_slot(request)
+            req.context.result = result
+            answer = Answer(result.to_json(), slot.close)
         except JobError as e:
+            slot.close()
             raise body.bad_request(str(e))
         except Overloaded as e:
             raise falcon.HTTPServiceUnavailable(
                 title="Too many jobs", description=f"try again shortly: {e}",
                 retry_after=RETRY_AFTER_SECONDS)
-        req.context.result = result
-        resp.media = result.to_json()
+        except BaseException:
+            slot.close()
+            raise
+        resp.content_type = falcon.MEDIA_JSON
+        resp.content_length = answer.getbuffer().nbytes
+        resp.stream = answer
 
     def to_request(self, document: dict) -> EvalRequest:
         """The validated body as a job request: code, decoded files, stdin and limits."""
@@ -63,6 +77,24 @@ class EvalResource:
             executable_path=document.get("executable_path"),
             version=document.get("version"),
         )
+
+
+class Answer(io.BytesIO):
+    """A job's answer as the response body. The job's slot is given back only once the
+    server has sent it (or given up): an answer can be many times the job's output (JSON
+    escapes, base64), so answers in memory count against the slots as jobs do. It is
+    encoded piece by piece, never as one whole str beside its bytes."""
+
+    def __init__(self, document: dict, release: Callable[[], None]):
+        super().__init__()
+        self._release = release
+        for chunk in _ENCODER.iterencode(document):
+            self.write(chunk.encode())
+        self.seek(0)
+
+    def close(self) -> None:
+        self._release()
+        super().close()
 
 
 def body_shape(schema: dict) -> body.Shape:
