@@ -143,6 +143,7 @@ class RunHome:
         self.path = path
         self.size = size
         self._inputs: dict[str, bytes] = {}
+        self._directories = {"."}  # relative paths of the directories made so far
 
     def __enter__(self) -> RunHome:
         self.path.mkdir(mode=0o755)
@@ -174,12 +175,17 @@ class RunHome:
             self._inputs[str(pure)] = content
 
     def _write(self, path: PurePosixPath, content: bytes) -> None:
-        directory = self.path
-        for part in path.parts[:-1]:
-            directory = directory / part
-            if not directory.is_dir():
-                directory.mkdir(mode=0o755)
-                os.chown(directory, JOB_UID, JOB_UID)
+        # Each directory is looked at once per run, not once per file under it: a thousand
+        # files 500 levels deep would otherwise cost seconds of lookups.
+        if str(path.parent) not in self._directories:
+            directory = ""
+            for part in path.parts[:-1]:
+                directory = f"{directory}/{part}" if directory else part
+                if directory not in self._directories:
+                    if not (self.path / directory).is_dir():
+                        (self.path / directory).mkdir(mode=0o755)
+                        os.chown(self.path / directory, JOB_UID, JOB_UID)
+                    self._directories.add(directory)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         with open(os.open(self.path / path, flags, 0o644), "wb") as f:
             f.write(content)
