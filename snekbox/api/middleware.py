@@ -13,7 +13,7 @@ import falcon
 from snekbox.api import metrics
 
 log = logging.getLogger("snekbox.jobs")
-REQUEST_ID = re.compile(r"[\w.:-]{1,128}")
+REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 OPEN_PATHS = {"/health"}
 
 
