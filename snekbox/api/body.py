@@ -33,7 +33,10 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
     try:
-        raw = req.bounded_stream.read(max_size + 1)
+        # Without a Content-Length (a chunked body), read the server's decoded stream to
+        # its end; falcon's bounded stream would read nothing.
+        stream = req.bounded_stream if req.content_length is not None else req.stream
+        raw = stream.read(max_size + 1)
     except OSError as e:  # the client was too slow (see snekbox/api/worker.py) or went away
         raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
                                description=f"the body was not read: {e}") from e

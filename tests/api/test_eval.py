@@ -153,3 +153,11 @@ def test_unknown_route_is_404_json(client):
     resp = client.get("/nope")
     assert resp.status == 404
     assert set(resp.json) == {"title", "description"}
+
+
+def test_a_chunked_body_is_read(client):
+    body = json.dumps({"input": "print('chunked')"}).encode()
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:7], body[7:]))
+    resp = client.request("POST", "/eval", chunked + b"0\r\n\r\n",
+                          {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    assert (resp.status, resp.json["stdout"]) == (200, "chunked\n")
