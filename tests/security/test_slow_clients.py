@@ -23,20 +23,28 @@ def impatient():
     assert "Traceback" not in server_log(proc)
 
 
-def test_more_stalled_requests_than_threads_do_not_stop_the_service(impatient, settings):
-    threads = settings.workers * (settings.jobs_at_once + settings.max_queue + 4)
-    stalled = [socket.create_connection((impatient.host, impatient.port))
-               for _ in range(threads + 20)]
+def stalled(client) -> socket.socket:
+    """A connection that sent the start of a request and then nothing more."""
+    sock = socket.create_connection((client.host, client.port))
+    sock.sendall(PARTIAL_REQUEST)
+    return sock
+
+
+def assert_served_despite(client, connections: list[socket.socket]) -> None:
+    """A job is answered within the deadline while `connections` stay open; then they close."""
     try:
-        for sock in stalled:
-            sock.sendall(PARTIAL_REQUEST)
         time.sleep(0.5)
         start = time.monotonic()
-        assert impatient.eval(input="print('served')")["stdout"] == "served\n"
+        assert client.eval(input="print('served')")["stdout"] == "served\n"
         assert time.monotonic() - start < TIMEOUT + 5
     finally:
-        for sock in stalled:
+        for sock in connections:
             sock.close()
+
+
+def test_more_stalled_requests_than_threads_do_not_stop_the_service(impatient, settings):
+    threads = settings.workers * (settings.jobs_at_once + settings.max_queue + 4)
+    assert_served_despite(impatient, [stalled(impatient) for _ in range(threads + 20)])
 
 
 def test_more_silent_connections_than_accepted_do_not_stop_the_service(impatient, settings):
@@ -44,20 +52,13 @@ def test_more_silent_connections_than_accepted_do_not_stop_the_service(impatient
     many = settings.workers * 1000 + 100
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    silent = [socket.create_connection((impatient.host, impatient.port)) for _ in range(many)]
-    try:
-        time.sleep(0.5)
-        start = time.monotonic()
-        assert impatient.eval(input="print('served')")["stdout"] == "served\n"
-        assert time.monotonic() - start < TIMEOUT + 5
-    finally:
-        for sock in silent:
-            sock.close()
+    assert_served_despite(impatient, [socket.create_connection((impatient.host, impatient.port))
+                                      for _ in range(many)])
 
 
 def test_a_body_that_stops_arriving_is_408(impatient):
-    with socket.create_connection((impatient.host, impatient.port), timeout=TIMEOUT + 5) as sock:
-        sock.sendall(PARTIAL_REQUEST)
+    with stalled(impatient) as sock:
+        sock.settimeout(TIMEOUT + 5)
         start = time.monotonic()
         reply = sock.recv(65536)
         assert TIMEOUT - 0.5 < time.monotonic() - start < TIMEOUT + 2
