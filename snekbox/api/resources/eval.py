@@ -52,7 +52,7 @@ class EvalResource:
             slot.close()
             raise
         resp.content_type = falcon.MEDIA_JSON
-        resp.content_length = answer.getbuffer().nbytes
+        resp.content_length = answer.size
         resp.stream = answer
 
     def to_request(self, document: dict) -> EvalRequest:
@@ -90,6 +90,7 @@ class Answer(io.BytesIO):
         self._release = release
         for chunk in _ENCODER.iterencode(document):
             self.write(chunk.encode())
+        self.size = self.tell()
         self.seek(0)
 
     def close(self) -> None:
