@@ -146,8 +146,9 @@ class Jobs:
 
     def run(self, request: EvalRequest) -> EvalResult:
         """Run a request; JobError for a bad one, Overloaded when no slot is to be had."""
+        spec = self.spec_for(request)
         with self.slot():
-            return self.run_in_slot(request)
+            return self.run_in_slot(spec)
 
     def slot(self) -> contextlib.AbstractContextManager[None]:
         """One of the service's job slots: wait for it, or Overloaded when the queue is
@@ -155,9 +156,9 @@ class Jobs:
         until it is sent, so that answers count against the slots too."""
         return self.slots.hold()
 
-    def run_in_slot(self, request: EvalRequest) -> EvalResult:
-        """Run a request within a slot the caller holds; JobError for a bad one."""
-        spec = self.spec_for(request)
+    def run_in_slot(self, spec: RunSpec) -> EvalResult:
+        """Run a checked request (spec_for) within a slot the caller holds; JobError for
+        input files that cannot be written."""
         try:
             return self._run(spec)
         except InputFileError as e:

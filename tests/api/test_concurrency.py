@@ -103,3 +103,14 @@ def test_overload_is_refused_at_once_and_every_accepted_request_is_answered(serv
         else:
             assert report(body)[0] == name
             assert (body["returncode"], body["status"]) == (0, "ok")
+
+
+def test_a_bad_request_is_400_even_when_every_slot_is_busy(server_with):
+    client = server_with(max_jobs="1", max_queue="0", pool_size="0")
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(sleeper, client, "busy", 2)
+        time.sleep(1)
+        assert client.post("/eval", {"input": "pass"}).status == 503
+        resp = client.post("/eval", {"input": "pass", "version": "no-such-runtime"})
+        assert (resp.status, "no-such-runtime" in resp.json["description"]) == (400, True)
+        assert busy.result()[0] == 200

@@ -36,9 +36,10 @@ class EvalResource:
         request = self.to_request(document)
         slot = contextlib.ExitStack()
         try:
+            spec = self.jobs.spec_for(request)  # a bad request is a 400 even when busy
             slot.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
-                result = self.jobs.run_in_slot(request)
+                result = self.jobs.run_in_slot(spec)
             req.context.result = result
             answer = Answer(result.to_json(), slot.close)
         except JobError as e:
