@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -77,8 +78,9 @@ def prepare(settings: Settings) -> NsJail:
     config = Path(settings.nsjail_config_path)
     if not config.is_file():
         raise JailSetupError(f"nsjail config {config} is missing (SNEKBOX_NSJAIL_CONFIG)")
-    if warning := core_pattern_warning(CORE_PATTERN.read_text()):
-        log.warning("%s", warning)
+    with contextlib.suppress(OSError):  # no procfs to read it from: nothing to warn about
+        if warning := core_pattern_warning(CORE_PATTERN.read_text()):
+            log.warning("%s", warning)
     try:
         cgroups = limits.prepare()
         runtimes = discover(settings.runtimes, settings.packages)
