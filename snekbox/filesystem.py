@@ -15,7 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from snekbox.result import FileAttachment
 
-JOB_UID = 65534
+# The group of every job, inside its jail and out (nogroup); its user is leased per jail.
+JOB_GID = 65534
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -120,9 +121,10 @@ class WorkDir:
         path.mkdir(mode=0o755)
         return path
 
-    def new_run(self, size: int) -> RunHome:
-        """A run's /home, named after this process, so that runs can be found by owner."""
-        return RunHome(self.root / "runs" / f"{os.getpid()}-{uuid.uuid4().hex}", size)
+    def new_run(self, size: int, uid: int) -> RunHome:
+        """A run's /home owned by host `uid`, named after this process, so that runs can
+        be found by the process that made them."""
+        return RunHome(self.root / "runs" / f"{os.getpid()}-{uuid.uuid4().hex}", size, uid)
 
     def runs_of(self, pid: int) -> list[Path]:
         """The runs process `pid` has open: after its death, those it could not clean up."""
@@ -137,11 +139,13 @@ class WorkDir:
 
 
 class RunHome:
-    """One run's /home: a size-capped tmpfs, mounted on entry and gone on exit."""
+    """One run's /home: a size-capped tmpfs owned by the job's host uid, mounted on entry
+    and gone on exit."""
 
-    def __init__(self, path: Path, size: int):
+    def __init__(self, path: Path, size: int, uid: int):
         self.path = path
         self.size = size
+        self.uid = uid
         self._inputs: dict[str, bytes] = {}
         self._directories = {"."}  # relative paths of the directories made so far
 
@@ -149,7 +153,7 @@ class RunHome:
         self.path.mkdir(mode=0o755)
         try:
             mount("snekbox-home", self.path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  f"size={self.size},uid={JOB_UID},gid={JOB_UID},mode=0755,nr_inodes=4096")
+                  f"size={self.size},uid={self.uid},gid={JOB_GID},mode=0755,nr_inodes=4096")
         except FilesystemError:
             self.path.rmdir()
             raise
@@ -184,12 +188,12 @@ class RunHome:
                 if directory not in self._directories:
                     if not (self.path / directory).is_dir():
                         (self.path / directory).mkdir(mode=0o755)
-                        os.chown(self.path / directory, JOB_UID, JOB_UID)
+                        os.chown(self.path / directory, self.uid, JOB_GID)
                     self._directories.add(directory)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         with open(os.open(self.path / path, flags, 0o644), "wb") as f:
             f.write(content)
-            os.fchown(f.fileno(), JOB_UID, JOB_UID)
+            os.fchown(f.fileno(), self.uid, JOB_GID)
 
     def collect_outputs(self, max_files: int) -> tuple[FileAttachment, ...]:
         """Regular files the job created or changed, never following a link.

@@ -26,6 +26,8 @@ class Settings:
     nsjail_path: str
     nsjail_config: str
     work_dir: str
+    job_uid_base: int
+    job_uid_count: int
     tmpfs_size: int
     output_limit: int
     max_output_files: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import shutil
 import signal
 from pathlib import Path
@@ -14,6 +15,7 @@ from snekbox.filesystem import InputFileError, validate_path
 from snekbox.jail import process
 from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
+from snekbox.jail.uids import UidRange, clashes
 from snekbox.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ def prepare(settings: Settings) -> NsJail:
     config = Path(settings.nsjail_config_path)
     if not config.is_file():
         raise JailSetupError(f"nsjail config {config} is missing (SNEKBOX_NSJAIL_CONFIG)")
+    _check_job_uids(settings)
     with contextlib.suppress(OSError):  # no procfs to read it from: nothing to warn about
         if warning := core_pattern_warning(CORE_PATTERN.read_text()):
             log.warning("%s", warning)
@@ -87,10 +90,27 @@ def prepare(settings: Settings) -> NsJail:
         filesystem.enter_private_namespaces()
         workdir = filesystem.WorkDir(Path(settings.work_dir))
         workdir.mount()
-        return NsJail(binary, config, cgroups, workdir, runtimes, settings.tmpfs_size,
+        uids = UidRange(workdir.root / "uids", settings.job_uid_base, settings.job_uid_count)
+        return NsJail(binary, config, cgroups, workdir, uids, runtimes, settings.tmpfs_size,
                       settings.max_output_files)
     except (limits.CgroupError, RuntimeConfigError, OSError) as e:
         raise JailSetupError(f"snekbox cannot start: {e}") from e
+
+
+def _check_job_uids(settings: Settings) -> None:
+    """The job uid range must be free of host accounts and hold a uid for every jail
+    that can be alive at once: running jobs, warm jails, a health check per worker."""
+    first, count = settings.job_uid_base, settings.job_uid_count
+    fix = "set SNEKBOX_JOB_UID_BASE and SNEKBOX_JOB_UID_COUNT to a range no account uses"
+    if first < 1 or first + count > 0xFFFFFFFF:
+        raise JailSetupError(f"job uids {first}..{first + count - 1} are not valid uids: {fix}")
+    if taken := clashes(first, count, ((p.pw_name, p.pw_uid) for p in pwd.getpwall())):
+        raise JailSetupError(f"host accounts {', '.join(taken[:5])} are in the job uid range "
+                             f"{first}..{first + count - 1}: {fix}")
+    needed = settings.jobs_at_once + settings.pool_per_worker * settings.workers + settings.workers
+    if count < needed:
+        raise JailSetupError(f"SNEKBOX_JOB_UID_COUNT={count} is too small: up to {needed} jails "
+                             "can be alive at once, each needs a uid of its own")
 
 
 def reclaim_runs_of(settings: Settings, pid: int) -> None:

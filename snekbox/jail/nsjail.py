@@ -13,6 +13,7 @@ from typing import Protocol
 from snekbox.filesystem import WorkDir
 from snekbox.jail import process
 from snekbox.jail.runtimes import Runtime
+from snekbox.jail.uids import UidLease, UidRange
 from snekbox.limits import Cgroups, JobLimits
 from snekbox.result import EvalResult, FileAttachment, Status
 
@@ -24,6 +25,8 @@ _TIME_LIMIT = "time limit"
 _SECCOMP_VIOLATION = "seccomp violation"
 # Isolated mode; unbuffered, so output and tracebacks arrive in the order a terminal shows.
 PYTHON_FLAGS = ("-I", "-u")
+# The job's uid inside its jail (nobody); outside, each jail has a leased uid of its own.
+INSIDE_UID = 65534
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,29 +78,33 @@ class NsJail:
     """Runs jobs under nsjail with `config` plus the per-run flags added here."""
 
     def __init__(self, binary: str, config: Path, cgroups: Cgroups, workdir: WorkDir,
-                 runtimes: dict[str, Runtime], tmpfs_size: int, max_output_files: int):
+                 uids: UidRange, runtimes: dict[str, Runtime], tmpfs_size: int,
+                 max_output_files: int):
         self.binary = binary
         self.config = config
         self.cgroups = cgroups
         self.workdir = workdir
+        self.uids = uids
         self.runtimes = runtimes
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
         self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
 
-    def argv(self, spec: RunSpec, home: Path, log_fd: int) -> list[str]:
+    def argv(self, spec: RunSpec, uid: int, home: Path, log_fd: int) -> list[str]:
         """The nsjail command line for one run started for `spec`."""
         # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
         return self.command(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
-                            home, log_fd, spec.args)
+                            uid, home, log_fd, spec.args)
 
-    def command(self, runtime: Runtime, memory: int, backstop: int, home: Path, log_fd: int,
-                python_args: tuple[str, ...], pass_fds: tuple[int, ...] = ()) -> list[str]:
-        """nsjail running `runtime` with `python_args` after its flags, within `memory`
-        bytes, killed `backstop` seconds after it started, keeping `pass_fds` open."""
+    def command(self, runtime: Runtime, memory: int, backstop: int, uid: int, home: Path,
+                log_fd: int, python_args: tuple[str, ...],
+                pass_fds: tuple[int, ...] = ()) -> list[str]:
+        """nsjail running `runtime` with `python_args` after its flags as host `uid`,
+        within `memory` bytes, killed `backstop` seconds after it started, keeping
+        `pass_fds` open for the job."""
         return [
             self.binary, "--config", str(self.config), "--log_fd", str(log_fd),
-            "--time_limit", str(backstop),
+            "--time_limit", str(backstop), "--user", f"{INSIDE_UID}:{uid}:1",
             *self.cgroups.nsjail_args(memory),
             "--bindmount", f"{home}:/home",
             "--bindmount_ro", f"{self._views[runtime.name]}:{runtime.jail_prefix}",
@@ -108,18 +115,21 @@ class NsJail:
 
     def run(self, spec: RunSpec) -> EvalResult:
         """Run one job in a jail no other job has touched; InputFileError for bad files."""
-        with self.workdir.new_run(self.tmpfs_size) as home:
+        with (self.uids.lease() as lease,
+              self.workdir.new_run(self.tmpfs_size, lease.uid) as home):
             home.write_inputs(spec.files)
-            outcome = self._spawn(spec, home.path)
+            outcome = self._spawn(spec, lease, home.path)
             files = home.collect_outputs(self.max_output_files)
         return result(outcome, files)
 
-    def _spawn(self, spec: RunSpec, home: Path) -> process.Outcome:
+    def _spawn(self, spec: RunSpec, lease: UidLease, home: Path) -> process.Outcome:
         stdin_fd = process.memfd("stdin", spec.stdin)
         log_fd = process.memfd("nsjail-log")
         try:
-            return process.run(self.argv(spec, home, log_fd), stdin_fd, log_fd,
-                               spec.limits.time, spec.limits.output)
+            # nsjail keeps the lease's descriptor (its job does not), so the uid stays
+            # leased for as long as nsjail lives.
+            return process.run(self.argv(spec, lease.uid, home, log_fd), stdin_fd, log_fd,
+                               spec.limits.time, spec.limits.output, (lease.fd,))
         finally:
             os.close(stdin_fd)
             os.close(log_fd)

@@ -80,9 +80,9 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
 
 
 def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
-        output_limit: int) -> Outcome:
+        output_limit: int, pass_fds: tuple[int, ...] = ()) -> Outcome:
     """Start nsjail and supervise it to the end."""
-    return supervise(start(argv, stdin_fd, log_fd), log_fd, time_limit, output_limit)
+    return supervise(start(argv, stdin_fd, log_fd, pass_fds), log_fd, time_limit, output_limit)
 
 
 def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:

@@ -36,7 +36,8 @@ class WarmJail:
         self.jail = jail
         self.born = time.monotonic()
         with contextlib.ExitStack() as stack:
-            self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size))
+            lease = stack.enter_context(jail.uids.lease())
+            self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size, lease.uid))
             self.stdin_fd = process.memfd("stdin")
             stack.callback(os.close, self.stdin_fd)
             self.log_fd = process.memfd("nsjail-log")
@@ -45,9 +46,9 @@ class WarmJail:
             stack.callback(self._close_pipe)
             try:
                 argv = jail.command(runtime, memory, math.ceil(MAX_WAIT + max_time) + 1,
-                                    self.home.path, self.log_fd,
+                                    lease.uid, self.home.path, self.log_fd,
                                     ("-c", bootstrap.SOURCE, str(job_fd)), pass_fds=(job_fd,))
-                self.proc = process.start(argv, self.stdin_fd, self.log_fd, (job_fd,))
+                self.proc = process.start(argv, self.stdin_fd, self.log_fd, (job_fd, lease.fd))
             finally:
                 os.close(job_fd)
             self._resources = stack.pop_all()

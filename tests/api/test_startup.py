@@ -34,6 +34,16 @@ def test_missing_token_file_stops_the_server():
     assert "/nonexistent/tokens" in failed_start({"SNEKBOX_API_TOKENS_FILE": "/nonexistent/tokens"})
 
 
+def test_a_job_uid_range_holding_an_account_stops_the_server():
+    said = failed_start({"SNEKBOX_JOB_UID_BASE": "65000", "SNEKBOX_JOB_UID_COUNT": "1000"})
+    assert "nobody (65534) are in the job uid range" in said
+
+
+def test_a_job_uid_range_too_small_for_the_jails_stops_the_server():
+    said = failed_start({"SNEKBOX_JOB_UID_COUNT": "3", "SNEKBOX_MAX_JOBS": "4"})
+    assert "SNEKBOX_JOB_UID_COUNT=3 is too small" in said
+
+
 def test_failed_tmpfs_mount_is_an_internal_error_with_null_returncode(jobs):
     broken = copy.copy(jobs.jail)
     broken.tmpfs_size = "not-a-size"
@@ -52,7 +62,7 @@ def test_failing_nsjail_is_255(jobs):
 def test_a_server_does_not_keep_copies_of_its_parents_runs(jobs):
     """A server started by a process with runs in flight copies their mounts when it makes
     its namespace; it must drop them, or they would stay pinned for its whole life."""
-    with jobs.jail.workdir.new_run(1 << 20) as home:
+    with jobs.jail.workdir.new_run(1 << 20, 65534) as home:
         proc, _ = start_server()
         try:
             assert home.path.name not in Path(f"/proc/{proc.pid}/mounts").read_text()

@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,35 @@ def host_shared_memory():
 def test_host_sysv_ipc_is_invisible(run, host_shared_memory):
     result = run(SYSV + f"print(libc.shmget({host_shared_memory}, 0, 0), ctypes.get_errno())")
     assert result.stdout == "-1 2\n"
+
+
+def test_one_job_cannot_use_up_the_pipe_allowance_of_another(run):
+    """The kernel caps pipe buffer pages per user (fs.pipe-user-pages-soft, 16384 pages by
+    default); past the cap, a user's new pipes get two pages instead of sixteen. A takes its
+    user's whole allowance; B's pipes must not shrink, so B must not be A's host user."""
+    allowance = int(Path("/proc/sys/fs/pipe-user-pages-soft").read_text())
+    assert allowance == 16384, "the test sizes its pipes for the default allowance"
+    a, b = side_by_side(run, CLOCK + f"""
+import fcntl, os, time
+taken = 0
+for _ in range(100):
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)  # 256 pages each
+    except PermissionError:
+        break  # the allowance is used up
+    taken += 256
+print("created", now(), flush=True)
+print("taken", taken)
+time.sleep({HOLD_SECONDS})
+print("released", now())
+""", CLOCK + """
+import fcntl, os
+r, w = os.pipe()
+print("looked", now())
+print("size", fcntl.fcntl(w, fcntl.F_GETPIPE_SZ))
+""")
+    a, b = lines(a), lines(b)
+    assert_looked_while_it_existed(a, b)
+    assert int(a["taken"]) >= allowance - 256
+    assert b["size"] == "65536"

@@ -127,7 +127,7 @@ with open("sparse", "wb") as f:
 
 def test_a_10_gb_sparse_file_is_not_read_back(jobs):
     # No job can make one (rlimit_fsize); made here as root, the walk still skips it at once.
-    with jobs.jail.workdir.new_run(jobs.jail.tmpfs_size) as home:
+    with jobs.jail.workdir.new_run(jobs.jail.tmpfs_size, 65534) as home:
         with open(home.path / "sparse", "wb") as f:
             f.truncate(10 * 1024 ** 3)
         (home.path / "small").write_bytes(b"small")

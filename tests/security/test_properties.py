@@ -66,7 +66,7 @@ def test_written_inputs_never_land_outside_home(paths):
         (Path(outer) / "outside").write_text("untouched")
         files = {p: b"x" for p in paths if accepted(p)}
         try:
-            RunHome(home, 1 << 20).write_inputs(files)
+            RunHome(home, 1 << 20, 65534).write_inputs(files)
         except InputFileError:
             pass  # clashing paths ("a" and "a/b") are refused, which is fine
         assert sorted(os.listdir(outer)) == ["home", "outside"]
