@@ -43,6 +43,23 @@ class Cgroups:
             return [self.root / PARENT]
         return [self.root / name / PARENT for name in V1_CONTROLLERS]
 
+    def remove_strays(self) -> list[Path]:
+        """Remove the run cgroups (NSJAIL.<job pid>) that an nsjail killed by SIGKILL left
+        behind: those whose job no longer exists. One still holding a process cannot be
+        removed and stays; one its own nsjail removes meanwhile is simply gone."""
+        removed = []
+        for parent in self.parents:
+            for cgroup in parent.glob(f"{PARENT}.*"):
+                pid = cgroup.name.removeprefix(f"{PARENT}.")
+                if not pid.isdigit() or _exists(int(pid)):
+                    continue
+                try:
+                    cgroup.rmdir()
+                except OSError:
+                    continue
+                removed.append(cgroup)
+        return removed
+
     def nsjail_args(self, memory: int) -> list[str]:
         """Flags that put a run under `parent` with `memory` bytes and no swap."""
         if self.version == 2:
@@ -58,6 +75,16 @@ class Cgroups:
             swap = ["--cgroup_mem_memsw_max", str(memory)]
         args += ["--cgroup_mem_max", str(memory)]
         return args + swap if self.limits_swap else args
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _read_limit(path: Path) -> int | None:

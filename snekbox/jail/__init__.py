@@ -86,6 +86,8 @@ def prepare(settings: Settings) -> NsJail:
             log.warning("%s", warning)
     try:
         cgroups = limits.prepare()
+        if strays := cgroups.remove_strays():
+            log.warning("removed %d cgroups left by nsjail processes killed earlier", len(strays))
         runtimes = discover(settings.runtimes, settings.packages)
         filesystem.enter_private_namespaces()
         workdir = filesystem.WorkDir(Path(settings.work_dir))

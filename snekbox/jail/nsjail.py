@@ -120,7 +120,13 @@ class NsJail:
             home.write_inputs(spec.files)
             outcome = self._spawn(spec, lease, home.path)
             files = home.collect_outputs(self.max_output_files)
+        self.tidy_after(outcome.forced)
         return result(outcome, files)
+
+    def tidy_after(self, forced: bool) -> None:
+        """After an nsjail that had to be killed, remove the cgroups it left."""
+        if forced and (strays := self.cgroups.remove_strays()):
+            log.warning("removed %d cgroups left by a killed nsjail", len(strays))
 
     def _spawn(self, spec: RunSpec, lease: UidLease, home: Path) -> process.Outcome:
         stdin_fd = process.memfd("stdin", spec.stdin)

@@ -31,6 +31,8 @@ class Outcome:
     exit_code: int
     log: str
     duration: float
+    # nsjail had to be killed, so the job's cgroups are left for Cgroups.remove_strays.
+    forced: bool = False
 
 
 def memfd(name: str, data: bytes = b"") -> int:
@@ -60,6 +62,7 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
     at either limit; the time limit counts from now."""
     began = time.monotonic()
     deadline = began + time_limit
+    forced = False
     try:
         output, stopped = _read(proc, deadline, output_limit)
         if stopped is None:
@@ -70,13 +73,14 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
     finally:
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
-            stop(proc)
+            forced = stop(proc)
         proc.stdout.close()
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
     return Outcome(output=output[:output_limit], truncated=len(output) > output_limit,
-                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
+                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration,
+                   forced=forced)
 
 
 def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
@@ -106,14 +110,17 @@ def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, S
                 return b"".join(chunks), Stop.OUTPUT
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last resort."""
+def stop(proc: subprocess.Popen) -> bool:
+    """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last
+    resort, which leaves the cgroups behind: True then."""
     proc.terminate()
     try:
         proc.wait(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+        return True
+    return False
 
 
 def signal_processes_mentioning(marker: bytes, signal_number: int) -> list[int]:

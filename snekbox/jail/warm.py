@@ -72,6 +72,7 @@ class WarmJail:
             files = self.home.collect_outputs(self.jail.max_output_files)
         finally:
             self.close()
+        self.jail.tidy_after(outcome.forced)
         return result(outcome, files)
 
     def _send(self, message: bytes) -> None:
@@ -92,6 +93,6 @@ class WarmJail:
         """End the jail if it still runs and release its descriptors and /home."""
         self._close_pipe()
         if self.proc.poll() is None:
-            process.stop(self.proc)
+            self.jail.tidy_after(process.stop(self.proc))
         self.proc.stdout.close()
         self._resources.close()

@@ -15,6 +15,7 @@ import pytest
 from snekbox.jail import find_nsjail
 from tests.api.test_startup import failed_start
 from tests.conftest import ROOT, server_log, start_server, stop_server
+from tests.helpers import processes_mentioning
 
 
 def test_nsjail_that_is_not_executable_stops_the_server(tmp_path, settings):
@@ -200,3 +201,34 @@ def test_a_seccomp_policy_nsjail_cannot_compile_is_reported(tmp_path):
     finally:
         stop_server(proc)
     assert "Undefined identifier `umount2'" in server_log(proc)
+
+
+def _stray_cgroups(jobs) -> list[Path]:
+    return [cgroup for parent in jobs.jail.cgroups.parents
+            for cgroup in parent.glob("NSJAIL.*")
+            if not Path(f"/proc/{cgroup.name.removeprefix('NSJAIL.')}").exists()]
+
+
+def test_cgroups_of_an_nsjail_killed_by_sigkill_are_removed_at_the_next_start(jobs, run):
+    # SIGTERM lets nsjail remove its job's cgroups; SIGKILL (an operator, the OOM killer, a
+    # supervisor's last resort) leaves them behind, empty, for a server to find.
+    token = f"stray-{os.getpid()}-{time.monotonic_ns()}"
+    code = f"import time; time.sleep(10)  # {token}"
+    job = threading.Thread(target=run, args=(code,), kwargs={"limits": {"memory": 60000000}})
+    job.start()
+    deadline = time.monotonic() + 10
+    while not (nsjails := [p for p in processes_mentioning(token) if _name(p) == "nsjail"]):
+        assert time.monotonic() < deadline, "the job's nsjail never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # past nsjail's cgroup set-up
+    os.kill(nsjails[0], signal.SIGKILL)
+    job.join()
+    deadline = time.monotonic() + 10
+    while not _stray_cgroups(jobs):  # once the job, killed with its nsjail, is reaped
+        assert time.monotonic() < deadline, "SIGKILL left no cgroup behind"
+        time.sleep(0.05)
+    proc, _ = start_server()
+    stop_server(proc)
+    assert _stray_cgroups(jobs) == []
+    removed = len(jobs.jail.cgroups.parents)  # one per v1 controller, or the v2 one
+    assert f"removed {removed} cgroups left by nsjail processes killed earlier" in server_log(proc)

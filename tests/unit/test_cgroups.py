@@ -1,6 +1,7 @@
 """cgroup detection and nsjail flags, on fake cgroup trees (pure logic)."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -78,3 +79,18 @@ def test_capacity_without_limits_is_the_machines(tmp_path):
 def test_this_host_is_prepared(jobs):
     cgroups = jobs.jail.cgroups
     assert all(parent.is_dir() for parent in cgroups.parents)
+
+
+def test_only_run_cgroups_of_jobs_that_are_gone_count_as_strays(tmp_path):
+    parent = tmp_path / "NSJAIL"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for name in (f"NSJAIL.{gone.pid}", f"NSJAIL.{os.getpid()}", "NSJAIL.x1", "other.1"):
+        (parent / name).mkdir(parents=True)
+    (parent / f"NSJAIL.{gone.pid}" / "busy").mkdir()  # cannot be removed: left alone
+    (parent / "NSJAIL.1").mkdir()
+    assert limits.Cgroups(2, tmp_path, True).remove_strays() == []
+    (parent / f"NSJAIL.{gone.pid}" / "busy").rmdir()
+    assert limits.Cgroups(2, tmp_path, True).remove_strays() == [parent / f"NSJAIL.{gone.pid}"]
+    assert sorted(p.name for p in parent.iterdir()) == sorted(
+        [f"NSJAIL.{os.getpid()}", "NSJAIL.x1", "other.1", "NSJAIL.1"])
