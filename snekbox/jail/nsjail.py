@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import re
+import signal
 from pathlib import Path
 from typing import Protocol
 
@@ -119,13 +120,19 @@ class NsJail:
               self.workdir.new_run(self.tmpfs_size, lease.uid) as home):
             home.write_inputs(spec.files)
             outcome = self._spawn(spec, lease, home.path)
+            self.tidy_after(outcome.exit_code, lease.uid)
             files = home.collect_outputs(self.max_output_files)
-        self.tidy_after(outcome.forced)
         return result(outcome, files)
 
-    def tidy_after(self, forced: bool) -> None:
-        """After an nsjail that had to be killed, remove the cgroups it left."""
-        if forced and (strays := self.cgroups.remove_strays()):
+    def tidy_after(self, exit_code: int, uid: int) -> None:
+        """Call before `uid` is released. An nsjail that exits on its own or on SIGTERM
+        takes its job along and removes the job's cgroups; one killed by SIGKILL (snekbox's
+        last resort, an operator, the OOM killer) does neither, so both are done here."""
+        if exit_code != -signal.SIGKILL:
+            return
+        if not process.kill_processes_of(uid):
+            log.error("processes of job uid %d outlived its nsjail and SIGKILL", uid)
+        if strays := self.cgroups.remove_strays():
             log.warning("removed %d cgroups left by a killed nsjail", len(strays))
 
     def _spawn(self, spec: RunSpec, lease: UidLease, home: Path) -> process.Outcome:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import os
 import selectors
+import signal
 import subprocess
 import time
 
@@ -31,8 +33,6 @@ class Outcome:
     exit_code: int
     log: str
     duration: float
-    # nsjail had to be killed, so the job's cgroups are left for Cgroups.remove_strays.
-    forced: bool = False
 
 
 def memfd(name: str, data: bytes = b"") -> int:
@@ -62,7 +62,6 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
     at either limit; the time limit counts from now."""
     began = time.monotonic()
     deadline = began + time_limit
-    forced = False
     try:
         output, stopped = _read(proc, deadline, output_limit)
         if stopped is None:
@@ -73,14 +72,13 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
     finally:
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
-            forced = stop(proc)
+            stop(proc)
         proc.stdout.close()
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
     return Outcome(output=output[:output_limit], truncated=len(output) > output_limit,
-                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration,
-                   forced=forced)
+                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
 
 
 def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
@@ -110,17 +108,43 @@ def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, S
                 return b"".join(chunks), Stop.OUTPUT
 
 
-def stop(proc: subprocess.Popen) -> bool:
-    """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last
-    resort, which leaves the cgroups behind: True then."""
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM lets nsjail kill the job and remove its cgroups; SIGKILL only as a last resort."""
     proc.terminate()
     try:
         proc.wait(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        return True
-    return False
+
+
+def kill_processes_of(uid: int, within: float = STOP_GRACE) -> bool:
+    """SIGKILL every process running as host `uid`, and wait until all are gone (reaped);
+    False if some are still there after `within` seconds."""
+    deadline = time.monotonic() + within
+    while pids := _processes_of(uid):
+        if time.monotonic() > deadline:
+            return False
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    return True
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as f:
+                ids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        except (OSError, StopIteration):
+            continue  # gone meanwhile
+        if str(uid) in ids:
+            found.append(int(entry.name))
+    return found
 
 
 def signal_processes_mentioning(marker: bytes, signal_number: int) -> list[int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import random
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,11 +47,15 @@ class UidRange:
         self.first = first
         self.count = count
         directory.mkdir(mode=0o700, exist_ok=True)
-        # Each process starts at its own place, so workers rarely try the same files.
-        self._next = random.randrange(count)
+        self._owner = 0
+        self._next = 0
 
     def lease(self) -> UidLease:
         """A uid no live jail has; NoFreeUid when all of them are taken."""
+        if self._owner != os.getpid():
+            # Each worker starts at a place of its own (not its parent's, after a fork), so
+            # that workers rarely try the same files.
+            self._owner, self._next = os.getpid(), os.getpid() % self.count
         for _ in range(self.count):
             offset, self._next = self._next, (self._next + 1) % self.count
             uid = self.first + offset

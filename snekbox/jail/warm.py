@@ -37,6 +37,7 @@ class WarmJail:
         self.born = time.monotonic()
         with contextlib.ExitStack() as stack:
             lease = stack.enter_context(jail.uids.lease())
+            self.uid = lease.uid
             self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size, lease.uid))
             self.stdin_fd = process.memfd("stdin")
             stack.callback(os.close, self.stdin_fd)
@@ -72,7 +73,6 @@ class WarmJail:
             files = self.home.collect_outputs(self.jail.max_output_files)
         finally:
             self.close()
-        self.jail.tidy_after(outcome.forced)
         return result(outcome, files)
 
     def _send(self, message: bytes) -> None:
@@ -93,6 +93,7 @@ class WarmJail:
         """End the jail if it still runs and release its descriptors and /home."""
         self._close_pipe()
         if self.proc.poll() is None:
-            self.jail.tidy_after(process.stop(self.proc))
+            process.stop(self.proc)
+        self.jail.tidy_after(self.proc.returncode, self.uid)
         self.proc.stdout.close()
         self._resources.close()

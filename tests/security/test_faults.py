@@ -2,6 +2,7 @@
 /home, a failed mount. Each ends in a clear error or a clean answer, never a crash."""
 
 import base64
+import copy
 import os
 import shutil
 import signal
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from snekbox.jail import find_nsjail
+from snekbox.jail import RunSpec, find_nsjail, run_safely
+from snekbox.limits import JobLimits
 from tests.api.test_startup import failed_start
 from tests.conftest import ROOT, server_log, start_server, stop_server
 from tests.helpers import processes_mentioning
@@ -203,32 +205,43 @@ def test_a_seccomp_policy_nsjail_cannot_compile_is_reported(tmp_path):
     assert "Undefined identifier `umount2'" in server_log(proc)
 
 
-def _stray_cgroups(jobs) -> list[Path]:
-    return [cgroup for parent in jobs.jail.cgroups.parents
-            for cgroup in parent.glob("NSJAIL.*")
-            if not Path(f"/proc/{cgroup.name.removeprefix('NSJAIL.')}").exists()]
-
-
-def test_cgroups_of_an_nsjail_killed_by_sigkill_are_removed_at_the_next_start(jobs, run):
-    # SIGTERM lets nsjail remove its job's cgroups; SIGKILL (an operator, the OOM killer, a
-    # supervisor's last resort) leaves them behind, empty, for a server to find.
-    token = f"stray-{os.getpid()}-{time.monotonic_ns()}"
-    code = f"import time; time.sleep(10)  # {token}"
-    job = threading.Thread(target=run, args=(code,), kwargs={"limits": {"memory": 60000000}})
-    job.start()
-    deadline = time.monotonic() + 10
-    while not (nsjails := [p for p in processes_mentioning(token) if _name(p) == "nsjail"]):
-        assert time.monotonic() < deadline, "the job's nsjail never started"
-        time.sleep(0.05)
-    time.sleep(0.5)  # past nsjail's cgroup set-up
-    os.kill(nsjails[0], signal.SIGKILL)
-    job.join()
-    deadline = time.monotonic() + 10
-    while not _stray_cgroups(jobs):  # once the job, killed with its nsjail, is reaped
-        assert time.monotonic() < deadline, "SIGKILL left no cgroup behind"
-        time.sleep(0.05)
+def test_cgroups_left_by_an_earlier_killed_nsjail_are_removed_at_the_next_start(jobs):
+    # nsjail names a job's cgroups after the job's pid; SIGKILLed while snekbox was not
+    # watching (with the whole service, say), it leaves them behind, empty.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    strays = [parent / f"NSJAIL.{gone.pid}" for parent in jobs.jail.cgroups.parents]
+    for cgroup in strays:
+        cgroup.mkdir()
     proc, _ = start_server()
     stop_server(proc)
-    assert _stray_cgroups(jobs) == []
-    removed = len(jobs.jail.cgroups.parents)  # one per v1 controller, or the v2 one
+    assert [cgroup for cgroup in strays if cgroup.exists()] == []
+    removed = len(strays)  # one per v1 controller, or the v2 one
     assert f"removed {removed} cgroups left by nsjail processes killed earlier" in server_log(proc)
+
+
+def test_a_job_that_outlives_its_killed_nsjail_is_killed_and_its_cgroups_removed(jobs, tmp_path):
+    # The policy keeps a job from clearing the parent-death signal nsjail gives it. Were a
+    # job to outlive its nsjail anyway, snekbox kills what runs as the job's uid and removes
+    # the cgroups left, before the uid goes to another jail.
+    config = (ROOT / "config" / "snekbox.cfg").read_text()
+    assert "prctl(option, arg2, arg3, arg4, arg5) { option == 1 }" in config
+    lax = tmp_path / "snekbox.cfg"
+    lax.write_text(config.replace("{ option == 1 }", "{ option == 99999 }"))
+    jail = copy.copy(jobs.jail)
+    jail.config = lax
+    token = f"outlive-{os.getpid()}-{time.monotonic_ns()}"
+    code = "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ntime.sleep(30)"
+    # The job keeps its output pipe open, so snekbox waits for the time limit: 2 s.
+    spec = RunSpec(jobs.runtimes["default"], ("-c", code, token), JobLimits(2, 52428800, 1000))
+    job = threading.Thread(target=run_safely, args=(jail, spec))
+    job.start()
+    deadline = time.monotonic() + 10
+    while len(pids := {_name(p): p for p in processes_mentioning(token)}) < 2:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # past the prctl
+    os.kill(pids["nsjail"], signal.SIGKILL)
+    job.join()
+    assert processes_mentioning(token) == []
+    assert [p for p in jobs.jail.cgroups.parents if (p / f"NSJAIL.{pids['python']}").exists()] == []

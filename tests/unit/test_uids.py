@@ -1,5 +1,6 @@
 """Leasing host uids to jails, with real lock files and processes."""
 
+import os
 import subprocess
 
 import pytest
@@ -37,6 +38,15 @@ def test_a_lease_outlives_the_service_side_while_nsjail_holds_it(tmp_path):
         holder.kill()
         holder.wait()
     uids.lease()
+
+
+def test_each_process_starts_looking_at_a_place_of_its_own(tmp_path):
+    uids = UidRange(tmp_path, 100, 1000)
+    assert uids.lease().uid == 100 + os.getpid() % 1000
+    child = os.fork()
+    if child == 0:  # a worker forked after its parent made the range
+        os._exit(0 if uids.lease().uid == 100 + os.getpid() % 1000 else 1)
+    assert os.waitpid(child, 0)[1] == 0
 
 
 def test_clashing_accounts_are_named():
