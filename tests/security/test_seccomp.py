@@ -5,9 +5,11 @@ would be harmless if it were allowed; the job must die of SIGSYS before it can p
 """
 
 import concurrent.futures
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +58,9 @@ KILLED = {
     "x32 clone": (0x40000000 + 56, "0x11, 0, 0, 0, 0"),
     "x32 io_setup": (0x40000000 + 543, "0, 0"),
     "x32 inotify_init1": (0x40000000 + 294, "0"),
+    "x32 prctl": (0x40000000 + 157, "1, 0, 0, 0, 0"),
+    "x32 mmap": (0x40000000 + 9, "0, 4096, 3, 0x22, -1, 0"),
+    "x32 sync": (0x40000000 + 162, ""),
 }
 
 NAMESPACE_FLAGS = {
@@ -151,6 +156,67 @@ def test_queueing_realtime_signals_is_refused(run, name):
             f"print(libc.syscall({SIGNAL_QUEUEING[name]}), ctypes.get_errno())\n")
     result = run(code)
     assert (result.stdout, result.returncode) == ("-1 1\n", 0)
+
+
+def test_a_job_cannot_clear_the_signal_it_gets_when_its_nsjail_dies(run):
+    code = ("import ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "print(libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())\n"  # PR_SET_PDEATHSIG
+            "signal = ctypes.c_int()\n"
+            "libc.prctl(2, ctypes.byref(signal))\n"  # PR_GET_PDEATHSIG
+            "print(signal.value)\n")
+    assert run(code).stdout == "-1 1\n9\n"
+
+
+@pytest.fixture
+def huge_pages_to_be_had():
+    """Surplus huge pages the host would hand out on demand (0 by default), restored after."""
+    setting = Path("/proc/sys/vm/nr_overcommit_hugepages")
+    before = setting.read_text()
+    setting.write_text("16")
+    yield
+    setting.write_text(before)
+
+
+def test_huge_pages_are_refused_as_the_memory_cgroup_does_not_count_them(
+        run, huge_pages_to_be_had):
+    code = ("import ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "libc.mmap.restype = ctypes.c_void_p\n"
+            "size = 2 << 20\n"
+            "area = libc.mmap(None, size, 3, 0x22 | 0x40000, -1, 0)\n"  # MAP_HUGETLB
+            "print('mmap', area != 2 ** 64 - 1 and 'mapped', ctypes.get_errno())\n"
+            "print('memfd', libc.memfd_create(b'huge', 4), ctypes.get_errno())\n"
+            "print('shmget', libc.shmget(0, size, 0o1000 | 0x800), ctypes.get_errno())\n"
+            "print('plain', libc.mmap(None, size, 3, 0x22, -1, 0) != 2 ** 64 - 1)\n")
+    result = run(code)
+    assert result.stdout == "mmap False 12\nmemfd -1 12\nshmget -1 12\nplain True\n"
+
+
+def _dirty_bytes() -> int:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    return int(next(line for line in meminfo if line.startswith("Dirty:")).split()[1]) * 1024
+
+
+WRITE_BACK = {
+    "sync": "import os\nos.sync()\nprint('done')",
+    "syncfs": "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "print('done', libc.syncfs(os.open('/usr', os.O_RDONLY)), ctypes.get_errno())",
+}
+
+
+@pytest.mark.parametrize("name", WRITE_BACK)
+def test_a_job_cannot_make_the_host_write_back_its_filesystems(run, tmp_path, name):
+    # 64 MiB that the host has not written yet (it waits 30 s before it does on its own).
+    unwritten = tmp_path / "unwritten"
+    try:
+        with open(unwritten, "wb") as f:
+            f.write(os.urandom(64 << 20))
+        assert _dirty_bytes() >= 48 << 20
+        assert run(WRITE_BACK[name]).stdout in ("done\n", "done 0 0\n")  # as if done
+        assert _dirty_bytes() >= 48 << 20
+    finally:
+        unwritten.unlink()
 
 
 def test_standard_signals_still_reach_the_job(run):
