@@ -27,11 +27,13 @@ class FileAttachment:
     path: str
     content: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self, content: str | None = None) -> dict:
+        """As in an answer; `content`, if given, stands in for the base64 of the content."""
         return {
             "path": self.path,
             "size": len(self.content),
-            "content": base64.b64encode(self.content).decode("ascii"),
+            "content": base64.b64encode(self.content).decode("ascii") if content is None
+            else content,
         }
 
 
@@ -57,7 +59,8 @@ class EvalResult:
         except ValueError:
             return None
 
-    def to_json(self) -> dict:
+    def to_json(self, file_content: str | None = None) -> dict:
+        """As in an answer; `file_content`, if given, stands in for each file's base64."""
         return {
             "stdout": self.stdout,
             "returncode": self.returncode,
@@ -65,7 +68,7 @@ class EvalResult:
             "signal": self.signal,
             "duration": round(self.duration, 4),
             "truncated": self.truncated,
-            "files": [f.to_json() for f in self.files],
+            "files": [f.to_json(file_content) for f in self.files],
         }
 
     @classmethod

@@ -5,19 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import io
-import json
-from collections.abc import Callable
 
 import falcon
 import jsonschema
 
 from snekbox.api import body, metrics, schemas
+from snekbox.api.answer import Answer
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
 from snekbox.settings import Settings
 
 RETRY_AFTER_SECONDS = 1
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 class EvalResource:
@@ -41,7 +38,7 @@ class EvalResource:
             with metrics.IN_FLIGHT.track_inprogress():
                 result = self.jobs.run_in_slot(spec)
             req.context.result = result
-            answer = Answer(result.to_json(), slot.close)
+            answer = Answer(result, slot.close)
         except JobError as e:
             slot.close()
             raise body.bad_request(str(e))
@@ -78,25 +75,6 @@ class EvalResource:
             executable_path=document.get("executable_path"),
             version=document.get("version"),
         )
-
-
-class Answer(io.BytesIO):
-    """A job's answer as the response body. The job's slot is given back only once the
-    server has sent it (or given up): an answer can be many times the job's output (JSON
-    escapes, base64), so answers in memory count against the slots as jobs do. It is
-    encoded piece by piece, never as one whole str beside its bytes."""
-
-    def __init__(self, document: dict, release: Callable[[], None]):
-        super().__init__()
-        self._release = release
-        for chunk in _ENCODER.iterencode(document):
-            self.write(chunk.encode())
-        self.size = self.tell()
-        self.seek(0)
-
-    def close(self) -> None:
-        self._release()
-        super().close()
 
 
 def body_shape(schema: dict) -> body.Shape:

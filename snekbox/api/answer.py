@@ -1,0 +1,78 @@
+"""The body of a POST /eval answer: the job's result as JSON, streamed.
+
+The JSON around the files (output, verdict, paths, sizes) is encoded at once, with a marker
+no job can guess where each file's content goes; each file is base64-encoded piece by piece
+as it is sent. An answer so holds its job's result, that JSON and one piece, never the
+base64 of its files whole (4/3 of them, and again while it was built).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+
+from snekbox.result import EvalResult
+
+# Bytes of a file per piece: a multiple of 3, so that the pieces' base64 joins up.
+PIECE = 3 << 16
+# Characters of output escaped at a time.
+OUTPUT_SLICE = 1 << 16
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+class Answer:
+    """A job's answer as a WSGI body. The job's slot is given back only on close(), once
+    the server has sent it (or given up): answers in memory count against the slots as
+    jobs do."""
+
+    def __init__(self, result: EvalResult, release: Callable[[], None]):
+        self._release = release
+        marker = uuid.uuid4().hex
+        quoted = _ENCODER.encode(marker)
+        contents = iter([f.content for f in result.files])
+        self._frame = io.BytesIO()
+        # Where in the frame each file's base64 goes (between its two quotes), and what.
+        self._holes: list[tuple[int, bytes]] = []
+        document = result.to_json(file_content=marker)
+        self._write_output(document.pop("stdout"))
+        chunks = _ENCODER.iterencode(document)
+        for chunk in [next(chunks).removeprefix("{"), *chunks]:
+            first, *rest = chunk.split(quoted)
+            self._frame.write(first.encode())
+            for part in rest:
+                self._frame.write(b'"')
+                self._holes.append((self._frame.tell(), next(contents)))
+                self._frame.write(b'"' + part.encode())
+        self._end = self._frame.tell()
+        self.size = self._end + sum(4 * -(-len(c) // 3) for _, c in self._holes)
+
+    def _write_output(self, stdout: str) -> None:
+        """`{"stdout": "...", ` escaped a slice at a time: escaped whole, as one str, the
+        output could take 24 bytes a character (`\\u0001` in a str that also holds a
+        character past U+FFFF)."""
+        self._frame.write(b'{"stdout": "')
+        for i in range(0, len(stdout), OUTPUT_SLICE):
+            self._frame.write(_ENCODER.encode(stdout[i:i + OUTPUT_SLICE])[1:-1].encode())
+        self._frame.write(b'", ')
+
+    def __iter__(self) -> Iterator[bytes]:
+        start = 0
+        for offset, content in [*self._holes, (self._end, b"")]:
+            yield from self._frame_between(start, offset)
+            for i in range(0, len(content), PIECE):
+                yield base64.b64encode(content[i:i + PIECE])
+            start = offset
+
+    def _frame_between(self, start: int, end: int) -> Iterator[bytes]:
+        while start < end:
+            self._frame.seek(start)
+            piece = self._frame.read(min(PIECE, end - start))
+            start += len(piece)
+            yield piece
+
+    def close(self) -> None:
+        self._release()
+        self._frame.close()
