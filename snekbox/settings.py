@@ -38,6 +38,7 @@ class Settings:
     max_output_limit: int
     max_stdin: int
     max_body_size: int
+    body_budget: int
     request_timeout: float
     runtimes: str
     packages: str
@@ -90,6 +91,10 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
         kind = {"int": int, "float": float, "str": str}[kind_name]
         raw = environ.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
+    if 0 < values["body_budget"] < values["max_body_size"]:
+        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "
+                            f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
+                            "request allowed could never be read")
     return Settings(**values)
 
 

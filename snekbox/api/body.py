@@ -22,8 +22,8 @@ class Shape:
     separators: int
 
 
-def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
-    """The parsed body; 415, 413 or 400 (with a reason) when it cannot be had."""
+def check_headers(req: falcon.Request, max_size: int) -> int:
+    """415 or 413 from the headers alone; else the most bytes the body can hold."""
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise falcon.HTTPUnsupportedMediaType(
@@ -32,6 +32,12 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
                         f"not {content_type or 'no content type'!r}")
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
+    return max_size if req.content_length is None else req.content_length
+
+
+def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
+    """The parsed body (after check_headers); 413 or 400 (with a reason) when it cannot be
+    had."""
     try:
         # Without a Content-Length (a chunked body), read the server's decoded stream to
         # its end; falcon's bounded stream would read nothing.
@@ -49,6 +55,17 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
         description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
                                     description=description[:MAX_ERROR_LENGTH])
+
+
+def discard(req: falcon.Request) -> None:
+    """Read the body to its end without keeping it: a client still sending gets the answer
+    then, not a connection reset. A client too slow for its deadline is given up on."""
+    stream = req.bounded_stream if req.content_length is not None else req.stream
+    try:
+        while stream.read(1 << 16):
+            pass
+    except OSError:
+        pass
 
 
 def check_shape(raw: bytes, shape: Shape) -> None:

@@ -15,5 +15,5 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 try:
     jobs = Jobs.start(settings.current())
     app = create_app(jobs, settings.current())
-except (JailSetupError, OSError) as e:
+except (JailSetupError, OSError, settings.SettingsError) as e:
     sys.exit(f"snekbox: {e}")

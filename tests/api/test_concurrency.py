@@ -6,12 +6,14 @@ measured by scripts/bench.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
+from tests.api.test_startup import failed_start
 from tests.conftest import start_server, stop_server
 
 SLEEP_AND_REPORT = """
@@ -114,3 +116,32 @@ def test_a_bad_request_is_400_even_when_every_slot_is_busy(server_with):
         resp = client.post("/eval", {"input": "pass", "version": "no-such-runtime"})
         assert (resp.status, "no-such-runtime" in resp.json["description"]) == (400, True)
         assert busy.result()[0] == 200
+
+
+def large_request(seconds: float = 0, valid: bool = True) -> bytes:
+    """A body of 1.5 MB whose job sleeps `seconds`."""
+    document = json.dumps({"input": f"import time; time.sleep({seconds})",
+                           "files": [{"path": "pad", "content": "A" * 1_500_000}]})
+    return (document if valid else document[:-1]).encode()
+
+
+def test_request_bodies_beyond_a_workers_budget_are_refused_before_they_are_read(server_with):
+    client = server_with(workers="1", max_body_size="2000000", body_budget="2000000")
+    headers = {"Content-Type": "application/json"}
+    with ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(client.request, "POST", "/eval", large_request(3), headers)
+        time.sleep(1.5)  # its 1.5 MB are held until it is answered
+        refused = client.request("POST", "/eval", large_request(), headers)
+        assert refused.status == 503, refused.body
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "request bodies are held by other requests" in refused.json["description"]
+        assert client.eval(input="print('small')")["stdout"] == "small\n"  # fits beside it
+        assert holder.result().status == 200
+    for _ in range(3):  # refused or failed requests give their bytes back
+        assert client.request("POST", "/eval", large_request(valid=False), headers).status == 400
+    assert client.request("POST", "/eval", large_request(), headers).status == 200
+
+
+def test_a_budget_smaller_than_the_largest_body_stops_the_server():
+    said = failed_start({"SNEKBOX_MAX_BODY_SIZE": "2000000", "SNEKBOX_BODY_BUDGET": "1000000"})
+    assert "SNEKBOX_BODY_BUDGET=1000000 is under SNEKBOX_MAX_BODY_SIZE=2000000" in said

@@ -11,6 +11,7 @@ import jsonschema
 
 from snekbox.api import body, metrics, schemas
 from snekbox.api.answer import Answer
+from snekbox.api.budget import BodyBudget, BudgetExhausted
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
 from snekbox.settings import Settings
 
@@ -26,28 +27,36 @@ class EvalResource:
         schema = schemas.eval_request(settings)
         self.validator = jsonschema.Draft202012Validator(schema)
         self.shape = body_shape(schema)
+        self.bodies = BodyBudget(settings.body_budget or settings.max_body_size)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        document = body.read_json(req, self.settings.max_body_size, self.shape)
-        body.validate(self.validator, document)
-        request = self.to_request(document)
-        slot = contextlib.ExitStack()
+        size = body.check_headers(req, self.settings.max_body_size)
+        held = contextlib.ExitStack()  # the body's bytes, then a job slot, until answered
         try:
+            held.enter_context(self.bodies.hold(size))
+            document = body.read_json(req, self.settings.max_body_size, self.shape)
+            body.validate(self.validator, document)
+            request = self.to_request(document)
             spec = self.jobs.spec_for(request)  # a bad request is a 400 even when busy
-            slot.enter_context(self.jobs.slot())
+            held.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
                 result = self.jobs.run_in_slot(spec)
             req.context.result = result
-            answer = Answer(result, slot.close)
+            answer = Answer(result, held.close)
         except JobError as e:
-            slot.close()
+            held.close()
             raise body.bad_request(str(e))
-        except Overloaded as e:
+        except (Overloaded, BudgetExhausted) as e:
+            held.close()
+            title = "Too many jobs"
+            if isinstance(e, BudgetExhausted):
+                body.discard(req)  # its bytes are not kept: it was refused before reading
+                title = "Too many large requests"
             raise falcon.HTTPServiceUnavailable(
-                title="Too many jobs", description=f"try again shortly: {e}",
+                title=title, description=f"try again shortly: {e}",
                 retry_after=RETRY_AFTER_SECONDS)
         except BaseException:
-            slot.close()
+            held.close()
             raise
         resp.content_type = falcon.MEDIA_JSON
         resp.content_length = answer.size
