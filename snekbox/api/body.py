@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import typing
 
 import falcon
 import jsonschema
+
+from snekbox.api.budget import Hold
 
 MAX_ERROR_LENGTH = 500
 _STRING = re.compile(rb'"[^"]*"')
@@ -23,7 +26,8 @@ class Shape:
 
 
 def check_headers(req: falcon.Request, max_size: int) -> int:
-    """415 or 413 from the headers alone; else the most bytes the body can hold."""
+    """415 or 413 from the headers alone; else the bytes the body holds (0 if it is sent
+    chunked, its size unknown until it has been read)."""
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise falcon.HTTPUnsupportedMediaType(
@@ -32,17 +36,17 @@ def check_headers(req: falcon.Request, max_size: int) -> int:
                         f"not {content_type or 'no content type'!r}")
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
-    return max_size if req.content_length is None else req.content_length
+    return req.content_length or 0
 
 
-def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
-    """The parsed body (after check_headers); 413 or 400 (with a reason) when it cannot be
-    had."""
+def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> object:
+    """The parsed body (after check_headers, with its bytes in `hold`); 413 or 400 (with a
+    reason) when it cannot be had, BudgetExhausted when a chunked body outgrows the budget."""
     try:
-        # Without a Content-Length (a chunked body), read the server's decoded stream to
-        # its end; falcon's bounded stream would read nothing.
-        stream = req.bounded_stream if req.content_length is not None else req.stream
-        raw = stream.read(max_size + 1)
+        if req.content_length is not None:
+            raw = req.bounded_stream.read(max_size + 1)
+        else:  # chunked: falcon's bounded stream would read nothing
+            raw = _read_growing(req.stream, max_size + 1, hold)
     except OSError as e:  # the client was too slow (see snekbox/api/worker.py) or went away
         raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
                                description=f"the body was not read: {e}") from e
@@ -55,6 +59,16 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape) -> object:
         description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
                                     description=description[:MAX_ERROR_LENGTH])
+
+
+def _read_growing(stream: typing.BinaryIO, limit: int, hold: Hold) -> bytes:
+    """Up to `limit` bytes of a stream of unknown length, held as they arrive."""
+    pieces, size = [], 0
+    while size < limit and (piece := stream.read(min(1 << 16, limit - size))):
+        hold.grow(len(piece))
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)
 
 
 def discard(req: falcon.Request) -> None:

@@ -22,15 +22,36 @@ class BodyBudget:
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def hold(self, size: int) -> Iterator[None]:
-        """Hold `size` bytes within the block; BudgetExhausted when they are not free."""
+    def hold(self, size: int) -> Iterator[Hold]:
+        """Hold `size` bytes (more as the hold grows) within the block; BudgetExhausted
+        when they are not free."""
+        hold = Hold(self)
+        try:
+            hold.grow(size)
+            yield hold
+        finally:
+            self._give_back(hold.size)
+
+    def _take(self, size: int) -> None:
         with self._lock:
             if self._held + size > self.capacity:
                 raise BudgetExhausted(f"{self._held} of {self.capacity} bytes of request bodies "
                                       "are held by other requests (SNEKBOX_BODY_BUDGET)")
             self._held += size
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._held -= size
+
+    def _give_back(self, size: int) -> None:
+        with self._lock:
+            self._held -= size
+
+
+class Hold:
+    """The bytes one request holds: its Content-Length, or a chunked body's as it arrives."""
+
+    def __init__(self, budget: BodyBudget):
+        self._budget = budget
+        self.size = 0
+
+    def grow(self, size: int) -> None:
+        """Hold `size` bytes more; BudgetExhausted when they are not free."""
+        self._budget._take(size)
+        self.size += size

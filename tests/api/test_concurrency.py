@@ -142,6 +142,30 @@ def test_request_bodies_beyond_a_workers_budget_are_refused_before_they_are_read
     assert client.request("POST", "/eval", large_request(), headers).status == 200
 
 
+def chunked(body: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
+                    for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+
+
+def test_chunked_bodies_hold_what_they_send(server_with):
+    # Their size is unknown until read: they hold their bytes as they arrive, not the most
+    # a body may have (which would let one chunked request shut out all others).
+    client = server_with(workers="1", max_body_size="2000000", body_budget="2000000")
+    headers = {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+    with ThreadPoolExecutor(2) as pool:
+        small = json.dumps({"input": "import time; time.sleep(3)"}).encode()
+        holder = pool.submit(client.request, "POST", "/eval", chunked(small), headers)
+        time.sleep(1.5)
+        beside = client.request("POST", "/eval", chunked(large_request()), headers)
+        assert beside.status == 200, beside.body
+        holder_of_most = pool.submit(client.request, "POST", "/eval",
+                                     chunked(large_request(3)), headers)
+        time.sleep(1.5)
+        refused = client.request("POST", "/eval", chunked(large_request()), headers)
+        assert refused.status == 503, refused.body
+        assert holder.result().status == holder_of_most.result().status == 200
+
+
 def test_a_budget_smaller_than_the_largest_body_stops_the_server():
     said = failed_start({"SNEKBOX_MAX_BODY_SIZE": "2000000", "SNEKBOX_BODY_BUDGET": "1000000"})
     assert "SNEKBOX_BODY_BUDGET=1000000 is under SNEKBOX_MAX_BODY_SIZE=2000000" in said

@@ -33,8 +33,8 @@ class EvalResource:
         size = body.check_headers(req, self.settings.max_body_size)
         held = contextlib.ExitStack()  # the body's bytes, then a job slot, until answered
         try:
-            held.enter_context(self.bodies.hold(size))
-            document = body.read_json(req, self.settings.max_body_size, self.shape)
+            hold = held.enter_context(self.bodies.hold(size))
+            document = body.read_json(req, self.settings.max_body_size, self.shape, hold)
             body.validate(self.validator, document)
             request = self.to_request(document)
             spec = self.jobs.spec_for(request)  # a bad request is a 400 even when busy
