@@ -91,10 +91,11 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
         kind = {"int": int, "float": float, "str": str}[kind_name]
         raw = environ.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
-    if 0 < values["body_budget"] < values["max_body_size"]:
-        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "
+    if 0 < values["body_budget"] < 3 * values["max_body_size"]:
+        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under 3 x "
                             f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
-                            "request allowed could never be read")
+                            "request allowed could never be read (its bytes, its text and its "
+                            "parsed values are held)")
     return Settings(**values)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -20,15 +21,22 @@ from snekbox.result import EvalResult
 PIECE = 3 << 16
 # Characters of output escaped at a time.
 OUTPUT_SLICE = 1 << 16
+# The slowest a client may take an answer, on average, after a grace of request_timeout.
+MIN_SEND_RATE = 1 << 20
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+class AnswerTooSlow(TimeoutError):
+    """The client took its answer too slowly: the connection is dropped."""
 
 
 class Answer:
     """A job's answer as a WSGI body. The job's slot is given back only on close(), once
     the server has sent it (or given up): answers in memory count against the slots as
-    jobs do."""
+    jobs do. So that a client reading slowly cannot hold a slot for long, the answer must
+    be taken within `grace` seconds plus one per MiB (MIN_SEND_RATE)."""
 
-    def __init__(self, result: EvalResult, release: Callable[[], None]):
+    def __init__(self, result: EvalResult, release: Callable[[], None], grace: float):
         self._release = release
         marker = uuid.uuid4().hex
         quoted = _ENCODER.encode(marker)
@@ -48,6 +56,7 @@ class Answer:
                 self._frame.write(b'"' + part.encode())
         self._end = self._frame.tell()
         self.size = self._end + sum(4 * -(-len(c) // 3) for _, c in self._holes)
+        self.seconds = grace + self.size / MIN_SEND_RATE
 
     def _write_output(self, stdout: str) -> None:
         """`{"stdout": "...", ` escaped a slice at a time: escaped whole, as one str, the
@@ -59,6 +68,13 @@ class Answer:
         self._frame.write(b'", ')
 
     def __iter__(self) -> Iterator[bytes]:
+        deadline = time.monotonic() + self.seconds
+        for piece in self._pieces():
+            if time.monotonic() > deadline:
+                raise AnswerTooSlow(f"the answer was not taken within {self.seconds:.0f} s")
+            yield piece
+
+    def _pieces(self) -> Iterator[bytes]:
         start = 0
         for offset, content in [*self._holes, (self._end, b"")]:
             yield from self._frame_between(start, offset)

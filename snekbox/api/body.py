@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 import typing
 
 import falcon
@@ -25,9 +26,8 @@ class Shape:
     separators: int
 
 
-def check_headers(req: falcon.Request, max_size: int) -> int:
-    """415 or 413 from the headers alone; else the bytes the body holds (0 if it is sent
-    chunked, its size unknown until it has been read)."""
+def check_headers(req: falcon.Request, max_size: int) -> None:
+    """415 or 413 from the headers alone."""
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise falcon.HTTPUnsupportedMediaType(
@@ -36,36 +36,44 @@ def check_headers(req: falcon.Request, max_size: int) -> int:
                         f"not {content_type or 'no content type'!r}")
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
-    return req.content_length or 0
 
 
 def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> object:
-    """The parsed body (after check_headers, with its bytes in `hold`); 413 or 400 (with a
-    reason) when it cannot be had, BudgetExhausted when a chunked body outgrows the budget."""
+    """The parsed body (after check_headers): its bytes held as they arrive, then its text
+    and what that parses into. 413, 408 or 400 (with a reason) when it cannot be had;
+    BudgetExhausted when it does not fit in what the worker holds for bodies."""
+    # Without a Content-Length (chunked), falcon's bounded stream would read nothing.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
     try:
-        if req.content_length is not None:
-            raw = req.bounded_stream.read(max_size + 1)
-        else:  # chunked: falcon's bounded stream would read nothing
-            raw = _read_growing(req.stream, max_size + 1, hold)
-    except OSError as e:  # the client was too slow (see snekbox/api/worker.py) or went away
+        raw = _read_held(stream, max_size, hold)
+    except TimeoutError as e:  # the client was too slow (see snekbox/api/worker.py)
         raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
-                               description=f"the body was not read: {e}") from e
+                               description=f"the body was not read: {e}",
+                               headers={"Connection": "close"}) from e
+    except OSError as e:  # a malformed chunked body, or a client that went away
+        raise bad_request(f"the body could not be read: {e}") from e
     if len(raw) > max_size:
         raise _too_large(max_size)
     check_shape(raw, shape)
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        # As json.loads would decode bytes, but held first: a str of characters past
+        # U+FFFF takes 4 bytes each, and so do the strings parsed out of it.
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        del raw
+        hold.grow(2 * sys.getsizeof(text))
+        return json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as e:
         description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
                                     description=description[:MAX_ERROR_LENGTH])
 
 
-def _read_growing(stream: typing.BinaryIO, limit: int, hold: Hold) -> bytes:
-    """Up to `limit` bytes of a stream of unknown length, held as they arrive."""
+def _read_held(stream: typing.BinaryIO, max_size: int, hold: Hold) -> bytes:
+    """The body, held as it arrives; one byte more than `max_size` (not held) if it is
+    larger, so that it is refused as too large rather than as over the budget."""
     pieces, size = [], 0
-    while size < limit and (piece := stream.read(min(1 << 16, limit - size))):
-        hold.grow(len(piece))
+    while size <= max_size and (piece := stream.read(min(1 << 16, max_size + 1 - size))):
+        hold.grow(min(len(piece), max_size - size))
         pieces.append(piece)
         size += len(piece)
     return b"".join(pieces)

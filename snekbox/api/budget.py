@@ -1,6 +1,7 @@
 """How many bytes of request bodies a worker holds at once, so that big requests cannot
-exhaust its memory: a body takes about four times its size while it is parsed, and its
-files stay in memory until its job has run."""
+exhaust its memory. A request holds its body's bytes as they arrive, then its text and
+what that parses into, then what its job needs of it, until its answer is sent; the first
+FREE_BYTES of every request are not counted, so small requests never wait on big ones."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+FREE_BYTES = 1 << 18
+
 
 class BudgetExhausted(RuntimeError):
-    """The bytes a body needs are held by other requests."""
+    """The bytes a request needs are held by other requests: try again shortly."""
+
+
+class Unaffordable(BudgetExhausted):
+    """A request needs more than the whole budget: it can never be taken."""
 
 
 class BodyBudget:
@@ -22,36 +29,44 @@ class BodyBudget:
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def hold(self, size: int) -> Iterator[Hold]:
-        """Hold `size` bytes (more as the hold grows) within the block; BudgetExhausted
-        when they are not free."""
+    def hold(self) -> Iterator[Hold]:
+        """A hold for one request, given back at the end of the block."""
         hold = Hold(self)
         try:
-            hold.grow(size)
             yield hold
         finally:
-            self._give_back(hold.size)
+            self._change(-hold.size)
 
-    def _take(self, size: int) -> None:
+    def _change(self, size: int) -> None:
         with self._lock:
-            if self._held + size > self.capacity:
+            if size > 0 and self._held + size > self.capacity:
                 raise BudgetExhausted(f"{self._held} of {self.capacity} bytes of request bodies "
                                       "are held by other requests (SNEKBOX_BODY_BUDGET)")
             self._held += size
 
-    def _give_back(self, size: int) -> None:
-        with self._lock:
-            self._held -= size
-
 
 class Hold:
-    """The bytes one request holds: its Content-Length, or a chunked body's as it arrives."""
+    """The bytes one request holds, beyond the FREE_BYTES every request has."""
 
     def __init__(self, budget: BodyBudget):
         self._budget = budget
-        self.size = 0
+        self.used = 0  # counted and free alike
+        self.size = 0  # counted against the budget
 
     def grow(self, size: int) -> None:
-        """Hold `size` bytes more; BudgetExhausted when they are not free."""
-        self._budget._take(size)
-        self.size += size
+        """Hold `size` bytes more; BudgetExhausted when they are not free, Unaffordable
+        when the request would need more than the whole budget."""
+        counted = max(self.used + size - FREE_BYTES, 0) - self.size
+        if self.size + counted > self._budget.capacity:
+            raise Unaffordable(f"the request needs more than the {self._budget.capacity} bytes "
+                               "a worker holds for request bodies (SNEKBOX_BODY_BUDGET)")
+        self._budget._change(counted)
+        self.used += size
+        self.size += counted
+
+    def settle(self, size: int) -> None:
+        """Hold only `size` bytes from now on (what is still needed), if that is less."""
+        if size < self.used:
+            counted = max(size - FREE_BYTES, 0)
+            self._budget._change(counted - self.size)
+            self.used, self.size = size, counted

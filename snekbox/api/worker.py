@@ -6,8 +6,9 @@ then blocks until the whole request is in: a hundred clients sending a byte now 
 new connection that never sends anything for ever, and stops accepting at
 `worker_connections` (1000): two thousand idle connections were enough to shut the
 service. Here a new connection must start its request within `request_timeout` seconds,
-each request must arrive within as long (headers and body together), and its answer must
-be taken within as long again.
+each request must arrive within as long (headers and body together), and each write of
+its answer must be taken within as long again (the answer as a whole has a deadline of its
+own: snekbox/api/answer.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from snekbox import settings
 
 
-class RequestTooSlow(NoMoreData):
+class RequestTooSlow(NoMoreData, TimeoutError):
     """The request did not arrive in time. A NoMoreData, so that gunicorn drops such a
-    connection quietly while headers are read; the body reader answers 408."""
+    connection quietly while headers are read; a TimeoutError, so that the body reader
+    answers 408 (and 400 for other errors, such as a malformed chunked body)."""
 
     def __str__(self) -> str:
         return "the request did not arrive in time"

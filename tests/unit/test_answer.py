@@ -15,7 +15,7 @@ def whole_json(result: EvalResult) -> bytes:
 
 def streamed(result: EvalResult) -> tuple[bytes, int, list[str]]:
     released = []
-    answer = Answer(result, lambda: released.append("slot"))
+    answer = Answer(result, lambda: released.append("slot"), 20)
     body = b"".join(answer)
     answer.close()
     return body, answer.size, released
@@ -53,5 +53,5 @@ def test_long_output_and_files_larger_than_a_piece():
 def test_pieces_stay_small():
     result = EvalResult(stdout="\x01" * 1_000_000, returncode=0, status=Status.OK,
                         files=(FileAttachment("big", b"x" * 10 * PIECE),))
-    answer = Answer(result, lambda: None)
+    answer = Answer(result, lambda: None, 20)
     assert max(len(piece) for piece in answer) <= 4 * PIECE // 3

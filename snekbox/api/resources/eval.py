@@ -11,7 +11,7 @@ import jsonschema
 
 from snekbox.api import body, metrics, schemas
 from snekbox.api.answer import Answer
-from snekbox.api.budget import BodyBudget, BudgetExhausted
+from snekbox.api.budget import BodyBudget, BudgetExhausted, Hold, Unaffordable
 from snekbox.jobs import EvalRequest, JobError, Jobs, Overloaded
 from snekbox.settings import Settings
 
@@ -27,30 +27,33 @@ class EvalResource:
         schema = schemas.eval_request(settings)
         self.validator = jsonschema.Draft202012Validator(schema)
         self.shape = body_shape(schema)
-        self.bodies = BodyBudget(settings.body_budget or settings.max_body_size)
+        self.bodies = BodyBudget(settings.body_budget or 3 * settings.max_body_size)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        size = body.check_headers(req, self.settings.max_body_size)
+        body.check_headers(req, self.settings.max_body_size)
         held = contextlib.ExitStack()  # the body's bytes, then a job slot, until answered
         try:
-            hold = held.enter_context(self.bodies.hold(size))
-            document = body.read_json(req, self.settings.max_body_size, self.shape, hold)
-            body.validate(self.validator, document)
-            request = self.to_request(document)
+            hold = held.enter_context(self.bodies.hold())
+            request = self.read_request(req, hold)
             spec = self.jobs.spec_for(request)  # a bad request is a 400 even when busy
             held.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
                 result = self.jobs.run_in_slot(spec)
             req.context.result = result
-            answer = Answer(result, held.close)
+            answer = Answer(result, held.close, self.settings.request_timeout)
         except JobError as e:
             held.close()
             raise body.bad_request(str(e))
+        except Unaffordable as e:
+            held.close()
+            body.discard(req)  # so that the client, still sending, gets the answer
+            raise falcon.HTTPContentTooLarge(title="Request too large in memory",
+                                             description=str(e))
         except (Overloaded, BudgetExhausted) as e:
             held.close()
             title = "Too many jobs"
             if isinstance(e, BudgetExhausted):
-                body.discard(req)  # its bytes are not kept: it was refused before reading
+                body.discard(req)
                 title = "Too many large requests"
             raise falcon.HTTPServiceUnavailable(
                 title=title, description=f"try again shortly: {e}",
@@ -61,6 +64,16 @@ class EvalResource:
         resp.content_type = falcon.MEDIA_JSON
         resp.content_length = answer.size
         resp.stream = answer
+
+    def read_request(self, req: falcon.Request, hold: Hold) -> EvalRequest:
+        """The body read, checked and made a job request; from then on it holds only the
+        request's own bytes (its parsed JSON is gone)."""
+        document = body.read_json(req, self.settings.max_body_size, self.shape, hold)
+        body.validate(self.validator, document)
+        request = self.to_request(document)
+        hold.settle(sum(map(len, request.files.values())) + len(request.stdin)
+                    + sum(map(len, request.args)))
+        return request
 
     def to_request(self, document: dict) -> EvalRequest:
         """The validated body as a job request: code, decoded files, stdin and limits."""
