@@ -109,3 +109,12 @@ class DeadlineThreadWorker(ThreadWorker):
     def handle(self, conn: TConn) -> tuple[bool, TConn]:
         conn.parser.unreader.sock = DeadlineReader(conn.sock, self.request_timeout)
         return super().handle(conn)
+
+    def handle_request(self, req: object, conn: TConn) -> bool:
+        """As gthread's; a client too slow to take its answer is dropped with a line in the
+        log, not a traceback (gthread logs any socket error but a reset as one)."""
+        try:
+            return super().handle_request(req, conn)
+        except TimeoutError as e:
+            self.log.info("dropped %s, too slow to take its answer: %s", conn.client, e)
+            raise StopIteration() from None  # gthread then closes the connection

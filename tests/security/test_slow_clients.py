@@ -145,3 +145,5 @@ def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
         reader.close()
     finally:
         stop_server(proc)
+    assert "too slow to take its answer" in server_log(proc)
+    assert "Traceback" not in server_log(proc)
