@@ -103,6 +103,7 @@ def _check_job_uids(settings: Settings) -> None:
     """The job uid range must be free of host accounts and hold a uid for every jail
     that can be alive at once: running jobs, warm jails, a health check per worker."""
     first, count = settings.job_uid_base, settings.job_uid_count
+    running: list[int] = []
     fix = "set SNEKBOX_JOB_UID_BASE and SNEKBOX_JOB_UID_COUNT to a range no account uses"
     if first < 1 or first + count > 0xFFFFFFFF:
         raise JailSetupError(f"job uids {first}..{first + count - 1} are not valid uids: {fix}")
@@ -113,6 +114,13 @@ def _check_job_uids(settings: Settings) -> None:
     if count < needed:
         raise JailSetupError(f"SNEKBOX_JOB_UID_COUNT={count} is too small: up to {needed} jails "
                              "can be alive at once, each needs a uid of its own")
+    with contextlib.suppress(OSError):  # no procfs: nothing to look at
+        running = process.processes_running_as(range(first, first + count))
+    if running:
+        # Not fatal: they may be the last jobs of this service's previous life.
+        log.warning("processes %s already run as job uids %d..%d: if another snekbox uses "
+                    "this range, the jobs of both share uids; give each service a range of "
+                    "its own (SNEKBOX_JOB_UID_BASE)", running[:5], first, first + count - 1)
 
 
 def reclaim_runs_of(settings: Settings, pid: int) -> None:

@@ -122,7 +122,7 @@ def kill_processes_of(uid: int, within: float = STOP_GRACE) -> bool:
     """SIGKILL every process running as host `uid`, and wait until all are gone (reaped);
     False if some are still there after `within` seconds."""
     deadline = time.monotonic() + within
-    while pids := _processes_of(uid):
+    while pids := processes_running_as(range(uid, uid + 1)):
         if time.monotonic() > deadline:
             return False
         for pid in pids:
@@ -132,7 +132,8 @@ def kill_processes_of(uid: int, within: float = STOP_GRACE) -> bool:
     return True
 
 
-def _processes_of(uid: int) -> list[int]:
+def processes_running_as(uids: range) -> list[int]:
+    """Pids of the processes whose real, effective, saved or filesystem uid is in `uids`."""
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -142,7 +143,7 @@ def _processes_of(uid: int) -> list[int]:
                 ids = next(line for line in f if line.startswith("Uid:")).split()[1:]
         except (OSError, StopIteration):
             continue  # gone meanwhile
-        if str(uid) in ids:
+        if any(int(id_) in uids for id_ in ids):
             found.append(int(entry.name))
     return found
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from snekbox.jail import RunSpec, run_safely
 from snekbox.limits import JobLimits
-from tests.conftest import ROOT, start_server, stop_server
+from tests.conftest import ROOT, server_log, start_server, stop_server
 
 LIMITS = JobLimits(time=5, memory=52428800, output=1000)
 
@@ -42,6 +42,13 @@ def test_a_job_uid_range_holding_an_account_stops_the_server():
 def test_a_job_uid_range_too_small_for_the_jails_stops_the_server():
     said = failed_start({"SNEKBOX_JOB_UID_COUNT": "3", "SNEKBOX_MAX_JOBS": "4"})
     assert "SNEKBOX_JOB_UID_COUNT=3 is too small" in said
+
+
+def test_a_second_service_on_the_same_job_uids_is_warned_about(jobs):
+    assert jobs.pool.size > 0  # its warm jails run as job uids
+    proc, _ = start_server()
+    stop_server(proc)
+    assert "already run as job uids 50000..51999" in server_log(proc)
 
 
 def test_failed_tmpfs_mount_is_an_internal_error_with_null_returncode(jobs):
