@@ -141,6 +141,10 @@ SIGNAL_QUEUEING = {
     "rt_tgsigqueueinfo": "297, os.getpid(), os.getpid(), 40, info",
     "pidfd_send_signal": "424, os.pidfd_open(os.getpid()), 40, 0, 0",
     "fcntl F_SETSIG": "72, 0, 10, 40",
+    # The kernel reads these arguments as 32-bit ints: high bits must not hide them.
+    "kill, high bits set": "62, os.getpid(), ctypes.c_ulong((1 << 32) | 40)",
+    "tgkill, high bits set": "234, os.getpid(), os.getpid(), ctypes.c_ulong((1 << 63) | 40)",
+    "fcntl F_SETSIG, high bits set": "72, 0, ctypes.c_ulong((1 << 32) | 10), 40",
 }
 
 
@@ -158,10 +162,12 @@ def test_queueing_realtime_signals_is_refused(run, name):
     assert (result.stdout, result.returncode) == ("-1 1\n", 0)
 
 
-def test_a_job_cannot_clear_the_signal_it_gets_when_its_nsjail_dies(run):
+@pytest.mark.parametrize("option", ["1", "ctypes.c_ulong((1 << 32) | 1)"])
+def test_a_job_cannot_clear_the_signal_it_gets_when_its_nsjail_dies(run, option):
     code = ("import ctypes\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "print(libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())\n"  # PR_SET_PDEATHSIG
+            "libc.syscall.restype = ctypes.c_long\n"
+            f"print(libc.syscall(157, {option}, 0, 0, 0, 0), ctypes.get_errno())\n"  # SET_PDEATHSIG
             "signal = ctypes.c_int()\n"
             "libc.prctl(2, ctypes.byref(signal))\n"  # PR_GET_PDEATHSIG
             "print(signal.value)\n")
