@@ -28,6 +28,7 @@ class Settings:
     work_dir: str
     job_uid_base: int
     job_uid_count: int
+    job_uid_locks: str
     tmpfs_size: int
     output_limit: int
     max_output_files: int

@@ -92,7 +92,8 @@ def prepare(settings: Settings) -> NsJail:
         filesystem.enter_private_namespaces()
         workdir = filesystem.WorkDir(Path(settings.work_dir))
         workdir.mount()
-        uids = UidRange(workdir.root / "uids", settings.job_uid_base, settings.job_uid_count)
+        uids = UidRange(Path(settings.job_uid_locks), settings.job_uid_base,
+                        settings.job_uid_count)
         return NsJail(binary, config, cgroups, workdir, uids, runtimes, settings.tmpfs_size,
                       settings.max_output_files)
     except (limits.CgroupError, RuntimeConfigError, OSError) as e:
@@ -103,7 +104,6 @@ def _check_job_uids(settings: Settings) -> None:
     """The job uid range must be free of host accounts and hold a uid for every jail
     that can be alive at once: running jobs, warm jails, a health check per worker."""
     first, count = settings.job_uid_base, settings.job_uid_count
-    running: list[int] = []
     fix = "set SNEKBOX_JOB_UID_BASE and SNEKBOX_JOB_UID_COUNT to a range no account uses"
     if first < 1 or first + count > 0xFFFFFFFF:
         raise JailSetupError(f"job uids {first}..{first + count - 1} are not valid uids: {fix}")
@@ -114,13 +114,6 @@ def _check_job_uids(settings: Settings) -> None:
     if count < needed:
         raise JailSetupError(f"SNEKBOX_JOB_UID_COUNT={count} is too small: up to {needed} jails "
                              "can be alive at once, each needs a uid of its own")
-    with contextlib.suppress(OSError):  # no procfs: nothing to look at
-        running = process.processes_running_as(range(first, first + count))
-    if running:
-        # Not fatal: they may be the last jobs of this service's previous life.
-        log.warning("processes %s already run as job uids %d..%d: if another snekbox uses "
-                    "this range, the jobs of both share uids; give each service a range of "
-                    "its own (SNEKBOX_JOB_UID_BASE)", running[:5], first, first + count - 1)
 
 
 def reclaim_runs_of(settings: Settings, pid: int) -> None:

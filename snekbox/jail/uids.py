@@ -3,7 +3,7 @@
 The kernel keeps some counters per user: pipe buffer pages, descriptors in flight over unix
 sockets. Jails sharing one host uid would share them, so one job could shrink another's
 pipes or make its SCM_RIGHTS fail. A uid is leased by an exclusive flock on a file named
-after it, in a directory every worker of the service shares. nsjail inherits the locked
+after it, in a directory every snekbox on the host shares. nsjail inherits the locked
 descriptor (its job does not), so the uid stays leased until nsjail has exited, even if
 the worker that started it died first.
 """
@@ -46,7 +46,7 @@ class UidRange:
         self.directory = directory
         self.first = first
         self.count = count
-        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._owner = 0
         self._next = 0
 
@@ -54,7 +54,8 @@ class UidRange:
         """A uid no live jail has; NoFreeUid when all of them are taken."""
         if self._owner != os.getpid():
             # Each worker starts at a place of its own (not its parent's, after a fork), so
-            # that workers rarely try the same files.
+            # that workers rarely try the same files. Threads may race on _next: harmless,
+            # as the flock decides.
             self._owner, self._next = os.getpid(), os.getpid() % self.count
         for _ in range(self.count):
             offset, self._next = self._next, (self._next + 1) % self.count

@@ -3,11 +3,13 @@
 import copy
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from snekbox.jail import RunSpec, run_safely
+from snekbox.jail.process import processes_running_as
 from snekbox.limits import JobLimits
-from tests.conftest import ROOT, server_log, start_server, stop_server
+from tests.conftest import ROOT, start_server, stop_server
 
 LIMITS = JobLimits(time=5, memory=52428800, output=1000)
 
@@ -44,11 +46,22 @@ def test_a_job_uid_range_too_small_for_the_jails_stops_the_server():
     assert "SNEKBOX_JOB_UID_COUNT=3 is too small" in said
 
 
-def test_a_second_service_on_the_same_job_uids_is_warned_about(jobs):
-    assert jobs.pool.size > 0  # its warm jails run as job uids
-    proc, _ = start_server()
-    stop_server(proc)
-    assert "already run as job uids 50000..51999" in server_log(proc)
+def test_services_on_one_host_never_lease_the_same_uid():
+    # Two services, each with four warm jails, on a range of 12 uids.
+    env = {"SNEKBOX_JOB_UID_BASE": "61000", "SNEKBOX_JOB_UID_COUNT": "12",
+           "SNEKBOX_WORKERS": "1", "SNEKBOX_MAX_JOBS": "1", "SNEKBOX_POOL_SIZE": "4"}
+    servers = [start_server(env)[0] for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 20
+        while len(jobs := processes_running_as(range(61000, 61012))) < 8:
+            assert time.monotonic() < deadline, f"only {len(jobs)} warm jails started"
+            time.sleep(0.1)
+        uids = [Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0]
+                for pid in jobs]
+        assert len(set(uids)) == len(uids) >= 8
+    finally:
+        for proc in servers:
+            stop_server(proc)
 
 
 def test_failed_tmpfs_mount_is_an_internal_error_with_null_returncode(jobs):
