@@ -7,7 +7,6 @@ import logging
 import math
 import os
 import re
-import signal
 from pathlib import Path
 from typing import Protocol
 
@@ -120,15 +119,16 @@ class NsJail:
               self.workdir.new_run(self.tmpfs_size, lease.uid) as home):
             home.write_inputs(spec.files)
             outcome = self._spawn(spec, lease, home.path)
-            self.tidy_after(outcome.exit_code, lease.uid)
+            self.end_leftovers(outcome.exit_code, lease.uid)
             files = home.collect_outputs(self.max_output_files)
         return result(outcome, files)
 
-    def tidy_after(self, exit_code: int, uid: int) -> None:
-        """Call before `uid` is released. An nsjail that exits on its own or on SIGTERM
-        takes its job along and removes the job's cgroups; one killed by SIGKILL (snekbox's
-        last resort, an operator, the OOM killer) does neither, so both are done here."""
-        if exit_code != -signal.SIGKILL:
+    def end_leftovers(self, exit_code: int, uid: int) -> None:
+        """Call once nsjail has exited, before its files are read and its uid released. An
+        nsjail that exits on its own or on SIGTERM takes its job along and removes the
+        job's cgroups; one killed by a signal (SIGKILL: snekbox's last resort, an operator,
+        the OOM killer) does neither, so both are done here."""
+        if exit_code >= 0:
             return
         if not process.kill_processes_of(uid):
             log.error("processes of job uid %d outlived its nsjail and SIGKILL", uid)

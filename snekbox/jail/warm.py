@@ -70,6 +70,7 @@ class WarmJail:
             self._send(bootstrap.message(spec.args))
             outcome = process.supervise(self.proc, self.log_fd, spec.limits.time,
                                         spec.limits.output)
+            self.jail.end_leftovers(outcome.exit_code, self.uid)
             files = self.home.collect_outputs(self.jail.max_output_files)
         finally:
             self.close()
@@ -90,10 +91,12 @@ class WarmJail:
             self.pipe = -1
 
     def close(self) -> None:
-        """End the jail if it still runs and release its descriptors and /home."""
-        self._close_pipe()
-        if self.proc.poll() is None:
-            process.stop(self.proc)
-        self.jail.tidy_after(self.proc.returncode, self.uid)
-        self.proc.stdout.close()
-        self._resources.close()
+        """End the jail if it still runs and release its descriptors, /home and uid."""
+        try:
+            self._close_pipe()
+            if self.proc.poll() is None:
+                process.stop(self.proc)
+            self.jail.end_leftovers(self.proc.returncode, self.uid)
+        finally:
+            self.proc.stdout.close()
+            self._resources.close()
