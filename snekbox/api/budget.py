@@ -35,9 +35,10 @@ class BodyBudget:
         try:
             yield hold
         finally:
-            self._change(-hold.size)
+            self.change(-hold.size)
 
-    def _change(self, size: int) -> None:
+    def change(self, size: int) -> None:
+        """Hold `size` bytes more (less, if negative); BudgetExhausted if they are not free."""
         with self._lock:
             if size > 0 and self._held + size > self.capacity:
                 raise BudgetExhausted(f"{self._held} of {self.capacity} bytes of request bodies "
@@ -60,7 +61,7 @@ class Hold:
         if self.size + counted > self._budget.capacity:
             raise Unaffordable(f"the request needs more than the {self._budget.capacity} bytes "
                                "a worker holds for request bodies (SNEKBOX_BODY_BUDGET)")
-        self._budget._change(counted)
+        self._budget.change(counted)
         self.used += size
         self.size += counted
 
@@ -68,5 +69,5 @@ class Hold:
         """Hold only `size` bytes from now on (what is still needed), if that is less."""
         if size < self.used:
             counted = max(size - FREE_BYTES, 0)
-            self._budget._change(counted - self.size)
+            self._budget.change(counted - self.size)
             self.used, self.size = size, counted

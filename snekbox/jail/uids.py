@@ -28,6 +28,7 @@ class UidLease:
         self.fd = fd
 
     def close(self) -> None:
+        """Give the uid back (once nsjail, which shares the lease, has exited too)."""
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

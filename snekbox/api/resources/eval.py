@@ -49,15 +49,13 @@ class EvalResource:
             body.discard(req)  # so that the client, still sending, gets the answer
             raise falcon.HTTPContentTooLarge(title="Request too large in memory",
                                              description=str(e))
-        except (Overloaded, BudgetExhausted) as e:
+        except BudgetExhausted as e:
             held.close()
-            title = "Too many jobs"
-            if isinstance(e, BudgetExhausted):
-                body.discard(req)
-                title = "Too many large requests"
-            raise falcon.HTTPServiceUnavailable(
-                title=title, description=f"try again shortly: {e}",
-                retry_after=RETRY_AFTER_SECONDS)
+            body.discard(req)
+            raise _unavailable("Too many large requests", e)
+        except Overloaded as e:
+            held.close()
+            raise _unavailable("Too many jobs", e)
         except BaseException:
             held.close()
             raise
@@ -97,6 +95,11 @@ class EvalResource:
             executable_path=document.get("executable_path"),
             version=document.get("version"),
         )
+
+
+def _unavailable(title: str, reason: Exception) -> falcon.HTTPServiceUnavailable:
+    return falcon.HTTPServiceUnavailable(title=title, description=f"try again shortly: {reason}",
+                                         retry_after=RETRY_AFTER_SECONDS)
 
 
 def body_shape(schema: dict) -> body.Shape:
