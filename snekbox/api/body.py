@@ -42,10 +42,8 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
     """The parsed body (after check_headers): its bytes held as they arrive, then its text
     and what that parses into. 413, 408 or 400 (with a reason) when it cannot be had;
     BudgetExhausted when it does not fit in what the worker holds for bodies."""
-    # Without a Content-Length (chunked), falcon's bounded stream would read nothing.
-    stream = req.bounded_stream if req.content_length is not None else req.stream
     try:
-        raw = _read_held(stream, max_size, hold)
+        raw = _read_held(_body_stream(req), max_size, hold)
     except TimeoutError as e:  # the client was too slow (see snekbox/api/worker.py)
         raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
                                description=f"the body was not read: {e}",
@@ -68,6 +66,11 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
                                     description=description[:MAX_ERROR_LENGTH])
 
 
+def _body_stream(req: falcon.Request) -> typing.BinaryIO:
+    # Without a Content-Length (chunked), falcon's bounded stream would read nothing.
+    return req.bounded_stream if req.content_length is not None else req.stream
+
+
 def _read_held(stream: typing.BinaryIO, max_size: int, hold: Hold) -> bytes:
     """The body, held as it arrives; one byte more than `max_size` (not held) if it is
     larger, so that it is refused as too large rather than as over the budget."""
@@ -82,7 +85,7 @@ def _read_held(stream: typing.BinaryIO, max_size: int, hold: Hold) -> bytes:
 def discard(req: falcon.Request) -> None:
     """Read the body to its end without keeping it: a client still sending gets the answer
     then, not a connection reset. A client too slow for its deadline is given up on."""
-    stream = req.bounded_stream if req.content_length is not None else req.stream
+    stream = _body_stream(req)
     try:
         while stream.read(1 << 16):
             pass
