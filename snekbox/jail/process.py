@@ -10,6 +10,7 @@ import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 READ_SIZE = 65536
 LOG_LIMIT = 1 << 20
@@ -134,31 +135,32 @@ def kill_processes_of(uid: int, within: float = STOP_GRACE) -> bool:
 
 def processes_running_as(uids: range) -> list[int]:
     """Pids of the processes whose real, effective, saved or filesystem uid is in `uids`."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status") as f:
-                ids = next(line for line in f if line.startswith("Uid:")).split()[1:]
-        except (OSError, StopIteration):
-            continue  # gone meanwhile
-        if any(int(id_) in uids for id_ in ids):
-            found.append(int(entry.name))
-    return found
+    def matches(status: bytes) -> bool:
+        ids = next((line for line in status.splitlines() if line.startswith(b"Uid:")), b"")
+        return any(int(id_) in uids for id_ in ids.split()[1:])
+    return _processes_whose("status", matches)
 
 
 def signal_processes_mentioning(marker: bytes, signal_number: int) -> list[int]:
     """Send a signal to every process whose command line contains `marker`; their pids."""
     signalled = []
+    for pid in _processes_whose("cmdline", lambda cmdline: marker in cmdline):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.kill(pid, signal_number)
+            signalled.append(pid)
+    return signalled
+
+
+def _processes_whose(name: str, matches: Callable[[bytes], bool]) -> list[int]:
+    """Pids of the processes whose /proc/PID/`name` file matches."""
+    found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                if marker in f.read():
-                    os.kill(int(entry.name), signal_number)
-                    signalled.append(int(entry.name))
+            with open(f"/proc/{entry.name}/{name}", "rb") as f:
+                if matches(f.read()):
+                    found.append(int(entry.name))
         except OSError:
             pass  # gone meanwhile, or not ours to read
-    return signalled
+    return found
