@@ -13,6 +13,9 @@ from snekbox import limits
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "config" / "snekbox.toml"
 ENV_PREFIX = "SNEKBOX_"
+# Bytes a request body of pure ASCII holds per byte sent while it is parsed: the bytes, the
+# text and the values parsed out of it.
+BODY_BYTES_HELD = 3
 
 
 class SettingsError(ValueError):
@@ -66,6 +69,12 @@ class Settings:
         return max(1, min(int(8 * cores), memory // 2 // per_job))
 
     @property
+    def worker_body_budget(self) -> int:
+        """body_budget, or by default room for one largest body: its bytes, and twice its
+        text while it is parsed."""
+        return self.body_budget or BODY_BYTES_HELD * self.max_body_size
+
+    @property
     def pool_per_worker(self) -> int:
         return -(-self.pool_size // self.workers)
 
@@ -92,8 +101,9 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
         kind = {"int": int, "float": float, "str": str}[kind_name]
         raw = environ.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
-    if 0 < values["body_budget"] < 3 * values["max_body_size"]:
-        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under 3 x "
+    if 0 < values["body_budget"] < BODY_BYTES_HELD * values["max_body_size"]:
+        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "
+                            f"{BODY_BYTES_HELD} x "
                             f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
                             "request allowed could never be read (its bytes, its text and its "
                             "parsed values are held)")

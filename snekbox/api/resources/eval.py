@@ -27,7 +27,7 @@ class EvalResource:
         schema = schemas.eval_request(settings)
         self.validator = jsonschema.Draft202012Validator(schema)
         self.shape = body_shape(schema)
-        self.bodies = BodyBudget(settings.body_budget or 3 * settings.max_body_size)
+        self.bodies = BodyBudget(settings.worker_body_budget)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body.check_headers(req, self.settings.max_body_size)
