@@ -1,5 +1,7 @@
 """The jail's walls, each tried from inside a real job."""
 
+import os
+
 import pytest
 
 from tests.conftest import SECRET_VARIABLE
@@ -133,3 +135,17 @@ def test_interpreter_is_this_services(run):
     import sys
     result = run("import sys; print(sys.version)")
     assert result.stdout == sys.version + "\n"
+
+
+def test_the_hosts_device_nodes_cannot_be_changed(run):
+    """Writing to a device needs no writable mount; changing the node itself would."""
+    before = os.stat("/dev/null").st_mtime_ns
+    code = ("import os\n"
+            "print(open('/dev/null', 'w').write('discarded'), open('/dev/null', 'rb').read())\n"
+            "for path in ('/dev/null', '/dev/urandom'):\n"
+            "    try:\n"
+            "        os.utime(path)\n"
+            "    except OSError as e:\n"
+            "        print(path, e.errno)\n")
+    assert run(code).stdout == "9 b''\n/dev/null 30\n/dev/urandom 30\n"  # EROFS
+    assert os.stat("/dev/null").st_mtime_ns == before
