@@ -128,9 +128,15 @@ def _idle_run_cgroups() -> set[str]:
     for base in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
         parent = Path(base) / PARENT
         if parent.is_dir():
-            found |= {str(p) for p in parent.iterdir()
-                      if p.is_dir() and not (p / "cgroup.procs").read_text().strip()}
+            found |= {str(p) for p in parent.iterdir() if p.is_dir() and _is_empty(p)}
     return found
+
+
+def _is_empty(cgroup: Path) -> bool:
+    try:
+        return not (cgroup / "cgroup.procs").read_text().strip()
+    except FileNotFoundError:  # removed meanwhile by the nsjail of another test session
+        return False
 
 
 def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
