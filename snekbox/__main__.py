@@ -10,7 +10,7 @@ import sys
 
 from snekbox import settings
 from snekbox.jail import JailSetupError
-from snekbox.jobs import EvalRequest, JobError, Jobs
+from snekbox.jobs import JobError, Jobs, RequestError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -25,9 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
         jobs = Jobs.start(settings.current())
-        result = jobs.run(EvalRequest(args=("-c", options.code, *options.args),
-                                      version=options.runtime))
-    except (JailSetupError, JobError) as e:
+        request = {"args": ["-c", options.code, *options.args]}
+        if options.runtime:
+            request["version"] = options.runtime
+        result = jobs.run(jobs.requests.parse(request))
+    except (JailSetupError, JobError, RequestError) as e:
         print(f"snekbox: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(result.stdout)

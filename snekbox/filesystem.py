@@ -8,9 +8,11 @@ is killed. Within it, a tmpfs covers `work_dir`; runtimes and runs live below it
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import stat
 import uuid
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from snekbox.result import FileAttachment
@@ -95,6 +97,18 @@ def validate_path(path: str) -> PurePosixPath:
     return pure
 
 
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """A client's file for /home. Its path is checked when it is made (InputFileError), so
+    that a run's /home can write it, as root, without looking again."""
+
+    path: str
+    content: bytes
+
+    def __post_init__(self) -> None:
+        validate_path(self.path)
+
+
 class WorkDir:
     """The service's private tmpfs at `root`, holding runtime views and per-run mounts."""
 
@@ -165,18 +179,19 @@ class RunHome:
         finally:
             self.path.rmdir()
 
-    def write_inputs(self, files: dict[str, bytes]) -> None:
+    def write_inputs(self, files: Iterable[InputFile]) -> None:
         """Write the client's files, creating directories, all owned by the job's user."""
-        for path, content in files.items():
-            pure = validate_path(path)
+        for file in files:
+            pure = PurePosixPath(file.path)
             try:
-                self._write(pure, content)
+                self._write(pure, file.content)
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
-                raise InputFileError(f"file path {path!r} is given twice or clashes with another")
+                raise InputFileError(f"file path {file.path!r} is given twice or clashes "
+                                     "with another")
             except OSError as e:
-                raise InputFileError(f"cannot write {path!r}: {e.strerror}; the run's /home "
-                                     f"holds at most {self.size} bytes")
-            self._inputs[str(pure)] = content
+                raise InputFileError(f"cannot write {file.path!r}: {e.strerror}; the run's "
+                                     f"/home holds at most {self.size} bytes")
+            self._inputs[str(pure)] = file.content
 
     def _write(self, path: PurePosixPath, content: bytes) -> None:
         # Each directory is looked at once per run, not once per file under it: a thousand

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from snekbox import settings as settings_module
-from snekbox.jobs import EvalRequest, Jobs
+from snekbox.jobs import Jobs
 from snekbox.limits import PARENT
 from snekbox.result import EvalResult
-from tests.helpers import Client
+from tests.helpers import Client, b64
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_VARIABLE = "SNEKBOX_TEST_SECRET"
@@ -38,12 +38,24 @@ def jobs(settings) -> Jobs:
     jobs.close()
 
 
+def request_document(code: str | None = None, **fields: object) -> dict:
+    """A request as a client would send it: code or args, files as bytes, stdin as text."""
+    document: dict[str, object] = {"args": list(fields.pop("args", ("-c", code)))}
+    if "files" in fields:
+        files = fields.pop("files")
+        document["files"] = [{"path": path, "content": b64(content)}
+                             for path, content in files.items()]
+    if isinstance(fields.get("stdin"), bytes):
+        fields["stdin"] = fields["stdin"].decode()
+    return {**document, **fields}
+
+
 @pytest.fixture(scope="session")
 def run(jobs):
-    """run(code, **request fields) -> EvalResult, through the jobs layer without HTTP."""
+    """run(code, **request fields) -> EvalResult, through the request boundary and the jobs
+    layer, without HTTP."""
     def run(code: str | None = None, **fields: object) -> EvalResult:
-        args = fields.pop("args", ("-c", code))
-        return jobs.run(EvalRequest(args=tuple(args), **fields))
+        return jobs.run(jobs.requests.parse(request_document(code, **fields)))
     return run
 
 

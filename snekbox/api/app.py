@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import falcon
 
+from snekbox.api import body
+from snekbox.api.budget import BudgetExhausted, Unaffordable
 from snekbox.api.metrics import MetricsResource
 from snekbox.api.middleware import BearerAuth, JobLog, RequestId
 from snekbox.api.openapi import OpenAPIResource
 from snekbox.api.resources.eval import EvalResource
 from snekbox.api.resources.health import HealthResource
 from snekbox.api.resources.runtimes import RuntimesResource
-from snekbox.jobs import Jobs
+from snekbox.jobs import JobError, Jobs, Overloaded, RequestError, RequestTooLarge
 from snekbox.settings import Settings
+
+RETRY_AFTER_SECONDS = 1
 
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
@@ -21,6 +25,29 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
         description = f"{req.method} is not allowed here; use {error.headers['Allow']}"
     resp.content_type = falcon.MEDIA_JSON
     resp.media = {"title": error.title, "description": description or error.title}
+
+
+def refuse_bad_request(req: falcon.Request, resp: falcon.Response, error: Exception,
+                       params: dict) -> None:
+    if isinstance(error, RequestTooLarge):
+        raise falcon.HTTPContentTooLarge(title=error.title, description=str(error))
+    title = error.title if isinstance(error, RequestError) else "Invalid request"
+    raise falcon.HTTPBadRequest(title=title, description=str(error))
+
+
+def refuse_when_busy(req: falcon.Request, resp: falcon.Response, error: Exception,
+                     params: dict) -> None:
+    """503 with Retry-After: no job slot, or no room for the body, is free just now. A
+    body that could never fit is a 413. The rest of a body still arriving is read first,
+    so that its client gets this answer rather than a reset connection."""
+    if isinstance(error, BudgetExhausted):
+        body.discard(req)
+    if isinstance(error, Unaffordable):
+        raise falcon.HTTPContentTooLarge(title="Request too large in memory",
+                                         description=str(error))
+    title = "Too many jobs" if isinstance(error, Overloaded) else "Too many large requests"
+    raise falcon.HTTPServiceUnavailable(
+        title=title, description=f"try again shortly: {error}", retry_after=RETRY_AFTER_SECONDS)
 
 
 def load_tokens(settings: Settings) -> list[str]:
@@ -37,6 +64,10 @@ def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     middleware = [RequestId(), JobLog()] + ([BearerAuth(tokens)] if tokens else [])
     app = falcon.App(middleware=middleware)
     app.set_error_serializer(serialize_error)
+    app.add_error_handler(RequestError, refuse_bad_request)
+    app.add_error_handler(JobError, refuse_bad_request)
+    app.add_error_handler(Overloaded, refuse_when_busy)
+    app.add_error_handler(BudgetExhausted, refuse_when_busy)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route("/eval", EvalResource(jobs, settings))
     app.add_route("/runtimes", RuntimesResource(jobs))

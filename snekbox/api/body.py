@@ -9,11 +9,10 @@ import sys
 import typing
 
 import falcon
-import jsonschema
 
 from snekbox.api.budget import Hold
+from snekbox.jobs.request import MAX_ERROR_LENGTH
 
-MAX_ERROR_LENGTH = 500
 _STRING = re.compile(rb'"[^"]*"')
 
 
@@ -128,28 +127,6 @@ def _too_large(max_size: int) -> falcon.HTTPContentTooLarge:
     return falcon.HTTPContentTooLarge(
         title="Request body too large",
         description=f"the body may hold at most {max_size} bytes (SNEKBOX_MAX_BODY_SIZE)")
-
-
-def validate(validator: jsonschema.protocols.Validator, document: object) -> None:
-    """400 naming where the document breaks its schema and how."""
-    _check_array_lengths(validator.schema, document)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is None:
-        return
-    where = "/".join(str(p) for p in error.absolute_path) or "the body"
-    raise falcon.HTTPBadRequest(title="Invalid request",
-                                description=f"{where}: {error.message}"[:MAX_ERROR_LENGTH])
-
-
-def _check_array_lengths(schema: dict, document: object) -> None:
-    """400 for a top-level array longer than its schema allows, found before the full
-    validation, which would check every one of (perhaps millions of) items first."""
-    if not isinstance(document, dict):
-        return
-    for name, subschema in schema.get("properties", {}).items():
-        value, most = document.get(name), subschema.get("maxItems")
-        if isinstance(value, list) and most is not None and len(value) > most:
-            raise bad_request(f"{name}: {len(value)} items; at most {most} are allowed")
 
 
 def bad_request(description: str) -> falcon.HTTPBadRequest:

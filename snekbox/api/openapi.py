@@ -1,10 +1,11 @@
-"""GET /openapi.json: an OpenAPI 3.1 document built from the schemas that validate requests."""
+"""GET /openapi.json: an OpenAPI 3.1 document built from the schema that validates requests."""
 
 from __future__ import annotations
 
 import falcon
 
 from snekbox.api import schemas
+from snekbox.jobs import request
 from snekbox.settings import Settings
 
 
@@ -35,7 +36,7 @@ def document(settings: Settings, authenticated: bool) -> dict:
                 "summary": "Run Python code in a fresh jail",
                 "security": security,
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": schemas.eval_request(settings)}}},
+                    "schema": request.schema(settings)}}},
                 "responses": {"200": _json(schemas.EVAL_RESPONSE, "How the job ended"),
                               **_errors(400, 413, 415, 503, *auth_errors)},
             }},

@@ -1,8 +1,9 @@
-"""JSON schemas of the API: they validate requests and are published in /openapi.json."""
+"""JSON schemas of the API's answers, published in /openapi.json with the request's
+(snekbox/jobs/request.py)."""
 
 from __future__ import annotations
 
-from snekbox.settings import Settings
+from snekbox.result import Status
 
 ERROR = {
     "type": "object",
@@ -10,61 +11,7 @@ ERROR = {
     "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
 }
 
-STATUSES = ["ok", "error", "timeout", "oom", "output_limit", "signal", "internal_error"]
-
-
-def eval_request(settings: Settings) -> dict:
-    """The body of POST /eval; maxima come from the service's settings."""
-    return {
-        "type": "object",
-        "description": "Python to run: `input` (code, as with `python -c`) and/or `args`.",
-        "properties": {
-            "input": {"type": "string", "description": "Code to run; the same as args "
-                      "[\"-c\", input]. With `args`, it is appended to them."},
-            "args": {"type": "array", "items": {"type": "string"}, "maxItems": 256,
-                     "description": "Arguments for the interpreter, after its own -I."},
-            "files": {
-                "type": "array",
-                "maxItems": 1000,
-                "description": "Files written into /home before the run.",
-                "items": {
-                    "type": "object",
-                    "required": ["path"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "path": {"type": "string", "minLength": 1, "maxLength": 1024,
-                                 "description": "Relative to /home; directories are created."},
-                        "content": {"type": "string", "contentEncoding": "base64",
-                                    "default": "", "description": "The file's bytes, base64."},
-                    },
-                },
-            },
-            "stdin": {"type": "string", "default": "",
-                      "description": f"Fed to standard input; at most {settings.max_stdin} "
-                                     "bytes as UTF-8."},
-            "limits": {
-                "type": "object",
-                "additionalProperties": False,
-                "description": "Tighter or looser limits for this job, up to the maxima.",
-                "properties": {
-                    "time": {"type": "number", "exclusiveMinimum": 0,
-                             "maximum": settings.max_time_limit, "default": settings.time_limit,
-                             "description": "Wall-clock seconds."},
-                    "memory": {"type": "integer", "minimum": 8 * 1024 * 1024,
-                               "maximum": settings.max_memory_limit,
-                               "default": settings.memory_limit, "description": "Bytes."},
-                    "output": {"type": "integer", "minimum": 1,
-                               "maximum": settings.max_output_limit,
-                               "default": settings.output_limit,
-                               "description": "Bytes of merged stdout and stderr."},
-                },
-            },
-            "executable_path": {"type": "string", "description": "An interpreter's path in "
-                                "the jail, as listed by GET /runtimes."},
-            "version": {"type": "string", "description": "A runtime name from GET /runtimes."},
-        },
-        "anyOf": [{"required": ["input"]}, {"required": ["args"]}],
-    }
+STATUSES = [status.value for status in Status]
 
 
 EVAL_RESPONSE = {

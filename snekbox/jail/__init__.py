@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 
 from snekbox import filesystem, limits
-from snekbox.filesystem import InputFileError, validate_path
+from snekbox.filesystem import InputFileError
 from snekbox.jail import process
 from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
@@ -23,7 +23,7 @@ CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 
 __all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime",
            "core_pattern_warning", "find_nsjail",
-           "prepare", "reclaim_runs_of", "run_safely", "validate_path", "verdict"]
+           "prepare", "reclaim_runs_of", "run_safely", "verdict"]
 
 
 class JailSetupError(RuntimeError):

@@ -19,6 +19,8 @@ import marshal
 import zipfile
 from io import BytesIO
 
+from snekbox.filesystem import InputFile
+
 HOME = "/home"
 
 SOURCE = f"""\
@@ -61,7 +63,7 @@ def message(args: tuple[str, ...]) -> bytes:
     return marshal.dumps(tuple(args))
 
 
-def serves(args: tuple[str, ...], files: dict[str, bytes]) -> bool:
+def serves(args: tuple[str, ...], files: tuple[InputFile, ...]) -> bool:
     """Whether the bootstrap runs `args` exactly as the interpreter would run them itself.
 
     That is `-c CODE ...`, or `SCRIPT.py ...` for a script among the input files that the
@@ -69,7 +71,7 @@ def serves(args: tuple[str, ...], files: dict[str, bytes]) -> bool:
     """
     if len(args) >= 2 and args[0] == "-c":
         return True
-    script = files.get(args[0]) if args else None
+    script = next((f.content for f in files if args and f.path == args[0]), None)
     return (script is not None and args[0].endswith(".py") and not args[0].startswith("-")
             and script[:2] != importlib.util.MAGIC_NUMBER[:2]
             and not zipfile.is_zipfile(BytesIO(script)))

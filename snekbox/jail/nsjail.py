@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from snekbox.filesystem import WorkDir
+from snekbox.filesystem import InputFile, WorkDir
 from snekbox.jail import process
 from snekbox.jail.runtimes import Runtime
 from snekbox.jail.uids import UidLease, UidRange
@@ -36,7 +36,7 @@ class RunSpec:
     runtime: Runtime
     args: tuple[str, ...]
     limits: JobLimits
-    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    files: tuple[InputFile, ...] = ()
     stdin: bytes = b""
 
 

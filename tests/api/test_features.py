@@ -167,12 +167,12 @@ def test_packages_from_a_read_only_environment(rich):
 
 
 def test_openapi_document_is_built_from_the_validating_schemas(client, settings):
-    from snekbox.api import schemas
+    from snekbox.jobs.request import schema
     doc = client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {"/eval", "/runtimes", "/health", "/openapi.json", "/metrics"}
     request = doc["paths"]["/eval"]["post"]["requestBody"]["content"]["application/json"]
-    assert request["schema"] == json.loads(json.dumps(schemas.eval_request(settings)))
+    assert request["schema"] == json.loads(json.dumps(schema(settings)))
 
 
 def test_metrics_count_jobs_across_workers(client):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from snekbox.jobs import JobError
+from snekbox.jobs import JobError, RequestError
 
 
 def test_multi_file_program(run):
@@ -70,7 +70,7 @@ def test_files_returned_are_capped_in_number(run, settings):
 @pytest.mark.parametrize("path", ["/etc/passwd", "../escape", "a/../../b", "a\0b", "", ".",
                                   "x/../..", "\ud800"])
 def test_bad_input_paths_are_refused(run, path):
-    with pytest.raises(JobError):
+    with pytest.raises(RequestError):
         run("pass", files={path: b"x"})
 
 
@@ -80,5 +80,5 @@ def test_clashing_input_paths_are_refused(run):
 
 
 def test_input_larger_than_tmpfs_is_refused(run, settings):
-    with pytest.raises(JobError):
+    with pytest.raises(RequestError):
         run("pass", files={"big": b"x" * (settings.tmpfs_size + 1)})

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from snekbox.jobs import JobError
+from snekbox.jobs import RequestError
 
 MB = 1024 * 1024
 
@@ -108,5 +108,5 @@ def test_per_run_cgroups_allow_three_33mb_jobs_at_once(run):
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 0])
 @pytest.mark.parametrize("name", ["time", "memory", "output"])
 def test_limits_that_are_not_positive_numbers_are_refused(run, name, value):
-    with pytest.raises(JobError, match=f"limits.{name}"):
+    with pytest.raises(RequestError, match=f"limits.{name}"):
         run("pass", limits={name: value})

@@ -11,9 +11,10 @@ import time
 
 import pytest
 
+from snekbox.filesystem import InputFile
 from snekbox.jail import bootstrap, run_safely
 from snekbox.jail.warm import HandoverError, WarmJail
-from snekbox.jobs import EvalRequest
+from tests.conftest import request_document
 
 MB = 1024 * 1024
 MAIN = b"""\
@@ -62,10 +63,10 @@ CASES = {
 }
 
 
-def request(fields: dict) -> EvalRequest:
+def spec_of(jobs, fields: dict):
     fields = dict(fields)
     args = fields.pop("args", None) or ["-c", fields.pop("input")]
-    return EvalRequest(args=tuple(args), **fields)
+    return jobs.requests.parse(request_document(args=args, **fields))
 
 
 def warm_jail(jobs) -> WarmJail:
@@ -79,7 +80,7 @@ def outcome(result) -> tuple:
 
 @pytest.mark.parametrize("fields", CASES.values(), ids=CASES.keys())
 def test_warm_jail_runs_a_job_as_a_cold_one_does(jobs, fields):
-    spec = jobs.spec_for(request(fields))
+    spec = spec_of(jobs, fields)
     assert jobs.pool.serves(spec)
     warm = warm_jail(jobs)
     cold = run_safely(jobs.jail, spec)
@@ -87,7 +88,7 @@ def test_warm_jail_runs_a_job_as_a_cold_one_does(jobs, fields):
 
 
 def test_tracebacks_show_the_jobs_frames_only(jobs):
-    spec = jobs.spec_for(request(CASES["traceback"]))
+    spec = spec_of(jobs, CASES["traceback"])
     assert run_safely(warm_jail(jobs), spec).stdout == (
         'Traceback (most recent call last):\n'
         '  File "<string>", line 4, in <module>\n'
@@ -98,15 +99,14 @@ def test_tracebacks_show_the_jobs_frames_only(jobs):
 def test_time_limit_counts_from_hand_over(jobs):
     warm = warm_jail(jobs)
     time.sleep(1.5)
-    spec = jobs.spec_for(EvalRequest(args=("-c", "import time; time.sleep(0.5); print('done')"),
-                                     limits={"time": 1}))
+    spec = spec_of(jobs, {"args": ["-c", "import time; time.sleep(0.5); print('done')"],
+                          "limits": {"time": 1}})
     result = run_safely(warm, spec)
     assert (result.stdout, result.status.value) == ("done\n", "ok")
 
 
 def test_time_limit_stops_a_warm_job(jobs):
-    spec = jobs.spec_for(EvalRequest(args=("-c", "import time; time.sleep(30)"),
-                                     limits={"time": 1}))
+    spec = spec_of(jobs, {"args": ["-c", "import time; time.sleep(30)"], "limits": {"time": 1}})
     result = run_safely(warm_jail(jobs), spec)
     assert (result.returncode, result.status.value, result.signal) == (137, "timeout", "SIGKILL")
 
@@ -116,7 +116,7 @@ def test_a_jail_that_ended_before_hand_over_is_not_used(jobs):
     warm.proc.terminate()
     warm.proc.wait()
     with pytest.raises(HandoverError):
-        warm.run(jobs.spec_for(request(CASES["hello"])))
+        warm.run(spec_of(jobs, CASES["hello"]))
 
 
 def test_an_unused_warm_jail_ends_when_closed(jobs):
@@ -128,7 +128,7 @@ def test_an_unused_warm_jail_ends_when_closed(jobs):
 def test_pool_gives_every_job_a_fresh_interpreter_and_home(jobs):
     code = ("import builtins, os\nprint(hasattr(builtins, 'mark'), os.listdir('.'))\n"
             "builtins.mark = 1\nopen('mark', 'w').write('x')")
-    spec = jobs.spec_for(EvalRequest(args=("-c", code)))
+    spec = spec_of(jobs, {"args": ["-c", code]})
     seen = []
     deadline = time.monotonic() + 30
     while len(seen) < 4 and time.monotonic() < deadline:
@@ -155,11 +155,12 @@ def test_pool_gives_every_job_a_fresh_interpreter_and_home(jobs):
     (("c.py",), {"c.py": importlib.util.MAGIC_NUMBER + bytes(12)}, False),
 ])
 def test_bootstrap_serves_only_what_it_runs_exactly(args, files, served):
-    assert bootstrap.serves(args, files) is served
+    inputs = tuple(InputFile(path, content) for path, content in files.items())
+    assert bootstrap.serves(args, inputs) is served
 
 
 def test_pool_serves_only_the_default_runtime_and_memory(jobs):
-    default = jobs.spec_for(request(CASES["hello"]))
+    default = spec_of(jobs, CASES["hello"])
     assert jobs.pool.serves(default)
-    more_memory = jobs.spec_for(request({**CASES["hello"], "limits": {"memory": 64 * MB}}))
+    more_memory = spec_of(jobs, {**CASES["hello"], "limits": {"memory": 64 * MB}})
     assert not jobs.pool.serves(more_memory)

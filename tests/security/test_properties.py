@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings as hypothesis_setting
 
 from snekbox.api import schemas
 from snekbox.api.app import create_app
-from snekbox.filesystem import InputFileError, RunHome, validate_path
+from snekbox.filesystem import InputFile, InputFileError, RunHome, validate_path
 
 ROOT = "/run/snekbox/runs/0123"
 
@@ -64,7 +64,7 @@ def test_written_inputs_never_land_outside_home(paths):
         home = Path(outer) / "home"
         home.mkdir()
         (Path(outer) / "outside").write_text("untouched")
-        files = {p: b"x" for p in paths if accepted(p)}
+        files = [InputFile(p, b"x") for p in paths if accepted(p)]
         try:
             RunHome(home, 1 << 20, 65534).write_inputs(files)
         except InputFileError:
