@@ -12,7 +12,7 @@ import falcon
 
 from snekbox.api import metrics
 
-log = logging.getLogger("snekbox.jobs")
+log = logging.getLogger("snekbox.job-log")  # one JSON line per job (see wsgi.py)
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 OPEN_PATHS = {"/health"}
 

@@ -214,7 +214,7 @@ def test_one_structured_log_line_per_job(server):
         lines = [line for line in server_log(proc).splitlines() if "log-test-42" in line]
         time.sleep(0.05)
     assert len(lines) == 1
-    entry = json.loads(lines[0][lines[0].index("{"):])
+    entry = json.loads(lines[0])  # the whole line: JSON and nothing else
     assert entry == {"event": "job", "request_id": "log-test-42", "status": "error",
                      "returncode": 3, "duration": entry["duration"], "truncated": False,
                      "files": 0}
