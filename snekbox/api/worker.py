@@ -36,7 +36,7 @@ import threading
 import time
 import typing
 
-from gunicorn.http.errors import NoMoreData
+from gunicorn.http.errors import InvalidHeader, NoMoreData, UnsupportedTransferCoding
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from snekbox import settings
@@ -280,3 +280,12 @@ class DeadlineThreadWorker(ThreadWorker):
         except TimeoutError as e:
             self.log.info("dropped %s, too slow to take its answer: %s", conn.client, e)
             raise StopIteration() from None  # gthread then closes the connection
+
+    def handle_error(self, req: object, client: socket.socket, addr: object,
+                     exc: BaseException) -> None:
+        """As gunicorn's, but an unknown transfer coding is a 400, not a 501: a 5xx says
+        the server failed (RFC 9112 only suggests 501), and no coding but chunked is ever
+        meant to reach snekbox."""
+        if isinstance(exc, UnsupportedTransferCoding):
+            exc = InvalidHeader(f"Transfer-Encoding {exc.hdr!r}"[:200], req)
+        super().handle_error(req, client, addr, exc)
