@@ -84,7 +84,7 @@ class DeadlineReader:
 
     def cut(self) -> None:
         """Called from the main thread: a thread blocked in recv() gets EOF at once."""
-        self.cut_off = True
+        self.cut_off = self.gave_up = True
         try:
             self.sock.shutdown(socket.SHUT_RD)
         except OSError:
@@ -261,11 +261,12 @@ class DeadlineThreadWorker(ThreadWorker):
         TConn.close(conn)
 
     def murder_keepalived(self, force: bool = False) -> None:
-        """gthread's (idle kept-alive connections), and silent new ones and lingering ones."""
+        """gthread's (idle kept-alive connections), and silent new ones (all of them once
+        the worker stops: they have sent nothing to answer) and lingering ones."""
         super().murder_keepalived(force)
         now = time.monotonic()
         for conn in list(self._silent):
-            if conn.reader.seconds + conn.since > now and not force:
+            if conn.reader.seconds + conn.since > now and self.alive and not force:
                 break
             self._close_silent(conn)
         for conn, deadline in list(self._lingering.items()):

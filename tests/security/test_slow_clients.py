@@ -151,11 +151,14 @@ def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
     assert "Traceback" not in server_log(proc)
 
 
-def ends_of(connections: list[socket.socket], within: float) -> list[float]:
+def ends_of(connections: list[socket.socket], within: float,
+            replies: list[bytes] | None = None) -> list[float]:
     """When each connection was closed by the server or given its answer (seconds from
-    now), waiting at most `within`; inf for those still open then."""
+    now), waiting at most `within`; inf for those still open then. The first bytes of each
+    answer go to `replies`."""
     start = time.monotonic()
     ends = [math.inf] * len(connections)
+    replies = [b""] * len(connections) if replies is None else replies
     with selectors.DefaultSelector() as selector:
         for i, sock in enumerate(connections):
             sock.setblocking(False)
@@ -163,7 +166,7 @@ def ends_of(connections: list[socket.socket], within: float) -> list[float]:
         while selector.get_map() and (left := start + within - time.monotonic()) > 0:
             for key, _ in selector.select(left):
                 try:
-                    key.fileobj.recv(65536)
+                    replies[key.data] = key.fileobj.recv(65536)
                 except BlockingIOError:
                     continue
                 except OSError:
@@ -230,3 +233,26 @@ def test_clients_that_keep_their_end_open_after_the_answer_do_not_stop_the_servi
     finally:
         for sock in connections:
             sock.close()
+
+
+def test_beyond_max_reading_the_connection_waiting_longest_is_cut_off():
+    """Each worker reads at most SNEKBOX_MAX_READING requests at once: one more cuts off the
+    one that has waited longest on its client, which gets a 408 if its body had begun."""
+    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": "30", "SNEKBOX_MAX_READING": "4"})
+    connections = []
+    try:
+        for _ in range(20):
+            connections.append(stalled(client))
+            time.sleep(0.05)
+        replies = [b""] * len(connections)
+        ends = ends_of(connections, within=3, replies=replies)
+        cut = [reply for end, reply in zip(ends, replies) if end < math.inf]
+        assert len(cut) >= 20 - 2 * 4
+        assert ends[-1] == math.inf  # the newest waits on
+        assert all(reply.startswith(b"HTTP/1.1 408") and b"cut off" in reply for reply in cut)
+        assert client.eval(input="print('served')")["stdout"] == "served\n"
+    finally:
+        for sock in connections:
+            sock.close()
+        stop_server(proc)
+    assert "Traceback" not in server_log(proc)
