@@ -33,6 +33,5 @@ def test_jobs_at_once_is_automatic_when_zero():
 
 
 def test_at_least_one_request_is_read_at_a_time():
-    assert settings.load({}).max_reading == 64
     with pytest.raises(settings.SettingsError, match="SNEKBOX_MAX_READING"):
         settings.load({"SNEKBOX_MAX_READING": "0"})
