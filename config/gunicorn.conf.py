@@ -37,14 +37,19 @@ workers = _settings.workers
 worker_class = "snekbox.api.worker.DeadlineThreadWorker"
 # Job slots and the queue are shared by all workers (snekbox/jobs/slots.py), so one
 # worker may be handed all of them: enough threads for every slot, every queued request
-# and a few cheap requests (health, metrics). Beyond them the service answers 503 itself
-# at once, so no request waits unseen in gunicorn's own thread pool queue.
-threads = _settings.jobs_at_once + _settings.max_queue + 4
+# and a few cheap requests (health, metrics), and apart from them one for each request
+# being read (at most max_reading; the worker cuts off the slowest beyond). Beyond the
+# slots and the queue the service answers 503 itself at once, so no request waits unseen
+# in gunicorn's own thread pool queue, and clients still sending cannot starve the jobs.
+threads = _settings.jobs_at_once + _settings.max_queue + 4 + _settings.max_reading
 timeout = int(_settings.max_time_limit) + 30
 graceful_timeout = int(_settings.max_time_limit) + 5
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
+# gunicorn 25+ opens a control socket (gunicornc) in $HOME by default: not needed here,
+# and every server of a host would share its path.
+control_socket_disable = True
 
 
 def child_exit(server, worker):

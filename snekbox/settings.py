@@ -44,6 +44,7 @@ class Settings:
     max_body_size: int
     body_budget: int
     request_timeout: float
+    max_reading: int
     runtimes: str
     packages: str
     workers: int
@@ -107,6 +108,9 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
                             f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
                             "request allowed could never be read (its bytes, its text and its "
                             "parsed values are held)")
+    if values["max_reading"] < 1:
+        raise SettingsError(f"{ENV_PREFIX}MAX_READING={values['max_reading']}: at least one "
+                            "request must be read at a time")
     return Settings(**values)
 
 

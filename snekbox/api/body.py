@@ -9,8 +9,10 @@ import sys
 import typing
 
 import falcon
+from gunicorn.http.errors import ParseException
 
 from snekbox.api.budget import Hold
+from snekbox.api.worker import request_read
 from snekbox.jobs.request import MAX_ERROR_LENGTH
 
 _STRING = re.compile(rb'"[^"]*"')
@@ -47,8 +49,9 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
         raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
                                description=f"the body was not read: {e}",
                                headers={"Connection": "close"}) from e
-    except OSError as e:  # a malformed chunked body, or a client that went away
+    except (OSError, ParseException) as e:  # a malformed chunked body, or a client gone
         raise bad_request(f"the body could not be read: {e}") from e
+    request_read()  # the client is no longer waited on (snekbox/api/worker.py)
     if len(raw) > max_size:
         raise _too_large(max_size)
     check_shape(raw, shape)
@@ -90,6 +93,7 @@ def discard(req: falcon.Request) -> None:
             pass
     except OSError:
         pass
+    request_read()
 
 
 def check_shape(raw: bytes, shape: Shape) -> None:

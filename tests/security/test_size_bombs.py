@@ -5,6 +5,7 @@ seconds (most of it spent sending the body), and a small job must run right afte
 """
 
 import base64
+import concurrent.futures
 import json
 import socket
 import time
@@ -78,3 +79,51 @@ def test_the_largest_valid_request_is_not_too_complex(client, settings):
     args = ["-c", "pass#" + "," * 131000] + ["," * 131000] * 6
     body = client.eval(args=args, files=files, stdin="," * settings.max_stdin)
     assert (body["returncode"], body["status"]) == (0, "ok"), body["stdout"][:300]
+
+
+def chunk_extension_bomb(client, extension_size: int) -> socket.socket:
+    """A chunked body whose first chunk-size line carries an extension of many MiB."""
+    sock = socket.create_connection((client.host, client.port), timeout=10)
+    sock.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n15;e=")
+    return sock
+
+
+def send_extension(sock: socket.socket, extension_size: int) -> bytes:
+    """The rest of the extension (as much as the server takes), then its answer."""
+    try:
+        sock.sendall(b"a" * extension_size + b"\r\n")
+    except OSError:
+        pass  # refused part way
+    reply = b""
+    try:
+        while chunk := sock.recv(65536):
+            reply += chunk
+    except OSError:
+        pass
+    return reply
+
+
+def test_a_chunk_size_line_of_many_mib_is_refused_quickly(client):
+    """gunicorn 23 rescanned the whole line for its end on every read: 8 MiB took 4.7 s of
+    a worker's CPU."""
+    start = time.monotonic()
+    with chunk_extension_bomb(client, 8 * MB) as sock:
+        reply = send_extension(sock, 8 * MB)
+    assert reply.startswith(b"HTTP/1.1 4"), reply[:200]
+    assert time.monotonic() - start < 2
+    assert client.eval(input="print('alive')")["stdout"] == "alive\n"
+
+
+def test_chunk_size_lines_of_many_mib_at_once_do_not_stop_a_request(client):
+    bombs = [chunk_extension_bomb(client, 8 * MB) for _ in range(4)]
+    with concurrent.futures.ThreadPoolExecutor(len(bombs)) as pool:
+        replies = [pool.submit(send_extension, sock, 8 * MB) for sock in bombs]
+        time.sleep(0.2)
+        start = time.monotonic()
+        assert client.eval(input="print('alive')")["stdout"] == "alive\n"
+        assert time.monotonic() - start < 2
+        for reply in replies:
+            assert reply.result(timeout=30).startswith(b"HTTP/1.1 4")
+    for sock in bombs:
+        sock.close()

@@ -2,7 +2,9 @@
 
 import http.client
 import json
+import math
 import resource
+import selectors
 import socket
 import time
 
@@ -146,4 +148,111 @@ def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
     finally:
         stop_server(proc)
     assert "too slow to take its answer" in server_log(proc)
+    assert "Traceback" not in server_log(proc)
+
+
+def ends_of(connections: list[socket.socket], within: float,
+            replies: list[bytes] | None = None) -> list[float]:
+    """When each connection was closed by the server or given its answer (seconds from
+    now), waiting at most `within`; inf for those still open then. The first bytes of each
+    answer go to `replies`."""
+    start = time.monotonic()
+    ends = [math.inf] * len(connections)
+    replies = [b""] * len(connections) if replies is None else replies
+    with selectors.DefaultSelector() as selector:
+        for i, sock in enumerate(connections):
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, i)
+        while selector.get_map() and (left := start + within - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                try:
+                    replies[key.data] = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    pass
+                ends[key.data] = time.monotonic() - start
+                selector.unregister(key.fileobj)
+    return ends
+
+
+def test_every_stalled_connection_ends_at_its_deadline_counted_from_its_connect(impatient):
+    """Hundreds of connections that stop half way through their body, more than there are
+    threads: each one's deadline counts from its connect, not from when a thread took it
+    (gunicorn 23's worker queued them, and each batch got a fresh deadline)."""
+    connections = [stalled(impatient) for _ in range(300)]
+    try:
+        ends = ends_of(connections, within=6 * TIMEOUT)
+    finally:
+        for sock in connections:
+            sock.close()
+    assert max(ends) < TIMEOUT + 2, sorted(ends)[-5:]
+
+
+def test_a_deadline_counts_from_the_connect_not_the_first_byte(impatient):
+    with socket.create_connection((impatient.host, impatient.port)) as sock:
+        time.sleep(TIMEOUT * 0.75)  # silent, then half a request
+        sock.sendall(PARTIAL_REQUEST)
+        assert ends_of([sock], within=3 * TIMEOUT)[0] < TIMEOUT * 0.25 + 1
+
+
+def test_a_request_is_served_while_hundreds_of_stalled_connections_wait():
+    """Connections that stop half way through their body, far more than threads, all still
+    within their deadline: a new request is answered at once, not after them."""
+    timeout = 30
+    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": str(timeout)})
+    connections = []
+    try:
+        opened = time.monotonic()
+        connections = [stalled(client) for _ in range(400)]
+        time.sleep(0.5)
+        assert client.eval(input="print('served')")["stdout"] == "served\n"
+        assert time.monotonic() - opened < 10  # long before the stalled ones' deadline
+        assert client.get("/runtimes").status == 200
+    finally:
+        for sock in connections:
+            sock.close()
+        stop_server(proc)
+    assert "Traceback" not in server_log(proc)
+
+
+def test_clients_that_keep_their_end_open_after_the_answer_do_not_stop_the_service(impatient):
+    """Answers that close the connection (HTTP/1.0 here), to clients that then send nothing
+    and never close: gunicorn 27 lingers for each one on its worker's main thread, 2 s."""
+    connections = []
+    try:
+        for _ in range(40):
+            sock = socket.create_connection((impatient.host, impatient.port))
+            sock.sendall(b"GET /runtimes HTTP/1.0\r\n\r\n")
+            connections.append(sock)
+        time.sleep(0.5)
+        start = time.monotonic()
+        assert impatient.eval(input="print('served')")["stdout"] == "served\n"
+        assert time.monotonic() - start < 5
+        assert max(ends_of(connections, within=10)) < 10  # each got its answer
+    finally:
+        for sock in connections:
+            sock.close()
+
+
+def test_beyond_max_reading_the_connection_waiting_longest_is_cut_off():
+    """Each worker reads at most SNEKBOX_MAX_READING requests at once: one more cuts off the
+    one that has waited longest on its client, which gets a 408 if its body had begun."""
+    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": "30", "SNEKBOX_MAX_READING": "4"})
+    connections = []
+    try:
+        for _ in range(20):
+            connections.append(stalled(client))
+            time.sleep(0.05)
+        replies = [b""] * len(connections)
+        ends = ends_of(connections, within=3, replies=replies)
+        cut = [reply for end, reply in zip(ends, replies) if end < math.inf]
+        assert len(cut) >= 20 - 2 * 4
+        assert ends[-1] == math.inf  # the newest waits on
+        assert all(reply.startswith(b"HTTP/1.1 408") and b"cut off" in reply for reply in cut)
+        assert client.eval(input="print('served')")["stdout"] == "served\n"
+    finally:
+        for sock in connections:
+            sock.close()
+        stop_server(proc)
     assert "Traceback" not in server_log(proc)

@@ -30,3 +30,8 @@ def test_jobs_at_once_is_automatic_when_zero():
     auto = settings.load({"SNEKBOX_MAX_JOBS": "0"})
     assert auto.jobs_at_once >= 1
     assert settings.load({"SNEKBOX_MAX_JOBS": "3", "SNEKBOX_WORKERS": "2"}).jobs_at_once == 3
+
+
+def test_at_least_one_request_is_read_at_a_time():
+    with pytest.raises(settings.SettingsError, match="SNEKBOX_MAX_READING"):
+        settings.load({"SNEKBOX_MAX_READING": "0"})
