@@ -30,8 +30,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from snekbox import settings  # noqa: E402
+from snekbox import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -295,7 +294,7 @@ def compare(before: Snapshot, after: Snapshot, rss_bound: float, standby: int) -
 
 # Driving it.
 def run_level(client: Client, concurrency: int, jobs: int, deadline: float) -> list[Answer]:
-    kinds, weights = zip(*MIX)
+    kinds, weights = zip(*MIX, strict=True)
     plan = random.choices(kinds, weights, k=jobs)
     answers: list[Answer] = []
     lock = threading.Lock()
@@ -328,8 +327,7 @@ def start_server(workers: int) -> tuple[subprocess.Popen, int]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "gunicorn", "-c",
-         "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
+        [str(ROOT / ".venv" / "bin" / "snekbox"), "serve", "-b", f"127.0.0.1:{port}"],
         cwd=ROOT, env={**os.environ, "SNEKBOX_WORKERS": str(workers)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     client = Client("127.0.0.1", port)

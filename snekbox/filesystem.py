@@ -187,10 +187,10 @@ class RunHome:
                 self._write(pure, file.content)
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 raise InputFileError(f"file path {file.path!r} is given twice or clashes "
-                                     "with another")
+                                     "with another") from None
             except OSError as e:
                 raise InputFileError(f"cannot write {file.path!r}: {e.strerror}; the run's "
-                                     f"/home holds at most {self.size} bytes")
+                                     f"/home holds at most {self.size} bytes") from None
             self._inputs[str(pure)] = file.content
 
     def _write(self, path: PurePosixPath, content: bytes) -> None:

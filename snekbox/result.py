@@ -8,7 +8,7 @@ import enum
 import signal
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Why a job ended, so a client can tell a timeout from running out of memory."""
 
     OK = "ok"

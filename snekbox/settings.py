@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.resources
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from snekbox import limits
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_FILE = PROJECT_ROOT / "config" / "snekbox.toml"
+# config/ in a checkout, installed with the package as snekbox.config.
+CONFIG_DIR = Path(str(importlib.resources.files("snekbox.config")))
+DEFAULTS_FILE = CONFIG_DIR / "snekbox.toml"
 ENV_PREFIX = "SNEKBOX_"
 # Bytes a request body of pure ASCII holds per byte sent while it is parsed: the bytes, the
 # text and the values parsed out of it.
@@ -57,7 +60,7 @@ class Settings:
 
     @property
     def nsjail_config_path(self) -> Path:
-        return PROJECT_ROOT / self.nsjail_config
+        return CONFIG_DIR / self.nsjail_config
 
     @property
     def jobs_at_once(self) -> int:
@@ -84,15 +87,17 @@ def _convert(name: str, raw: str, kind: type) -> object:
     try:
         return kind(raw)
     except ValueError:
-        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}")
+        raise SettingsError(
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
 
 
-def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_FILE) -> Settings:
+def load(environ: Mapping[str, str] | None = None,
+         defaults_file: Path = DEFAULTS_FILE) -> Settings:
     """Read the defaults file, then apply any SNEKBOX_<KEY> variable from `environ`."""
-    environ = os.environ if environ is None else environ
+    variables = os.environ if environ is None else environ
     with open(defaults_file, "rb") as f:
         values = tomllib.load(f)
-    kinds = {field.name: field.type for field in dataclasses.fields(Settings)}
+    kinds = {field.name: str(field.type) for field in dataclasses.fields(Settings)}
     unknown = set(values) - set(kinds)
     missing = set(kinds) - set(values)
     if unknown or missing:
@@ -100,7 +105,7 @@ def load(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_F
             f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}")
     for name, kind_name in kinds.items():
         kind = {"int": int, "float": float, "str": str}[kind_name]
-        raw = environ.get(ENV_PREFIX + name.upper())
+        raw = variables.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
     if 0 < values["body_budget"] < BODY_BYTES_HELD * values["max_body_size"]:
         raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "

@@ -74,8 +74,7 @@ def start_server(env: dict[str, str] | None = None,
     # stall the server once it has logged 64 KiB.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
-         "-b", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "snekbox", "serve", "-b", f"127.0.0.1:{port}"],
         cwd=ROOT, env={**os.environ, SECRET_VARIABLE: SECRET_VALUE, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     proc.log = log

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
 from snekbox.api import body
@@ -22,7 +24,7 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     """Every error as JSON with both a title and a description."""
     description = error.description
     if description is None and isinstance(error, falcon.HTTPMethodNotAllowed):
-        description = f"{req.method} is not allowed here; use {error.headers['Allow']}"
+        description = f"{req.method} is not allowed here; use {dict(error.headers or {})['Allow']}"
     resp.content_type = falcon.MEDIA_JSON
     resp.media = {"title": error.title, "description": description or error.title}
 
@@ -61,7 +63,7 @@ def load_tokens(settings: Settings) -> list[str]:
 
 def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     tokens = load_tokens(settings)
-    middleware = [RequestId(), JobLog()] + ([BearerAuth(tokens)] if tokens else [])
+    middleware: list[Any] = [RequestId(), JobLog(), *([BearerAuth(tokens)] if tokens else [])]
     app = falcon.App(middleware=middleware)
     app.set_error_serializer(serialize_error)
     app.add_error_handler(RequestError, refuse_bad_request)

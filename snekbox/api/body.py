@@ -65,10 +65,10 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
     except (ValueError, RecursionError) as e:
         description = f"the body is not valid JSON: {e}"
         raise falcon.HTTPBadRequest(title="Invalid JSON",
-                                    description=description[:MAX_ERROR_LENGTH])
+                                    description=description[:MAX_ERROR_LENGTH]) from None
 
 
-def _body_stream(req: falcon.Request) -> typing.BinaryIO:
+def _body_stream(req: falcon.Request) -> typing.Any:  # falcon's stream types vary
     # Without a Content-Length (chunked), falcon's bounded stream would read nothing.
     return req.bounded_stream if req.content_length is not None else req.stream
 

@@ -1,6 +1,6 @@
 """Prometheus metrics of the service, correct across gunicorn's worker processes.
 
-With PROMETHEUS_MULTIPROC_DIR set (config/gunicorn.conf.py does it), every worker writes
+With PROMETHEUS_MULTIPROC_DIR set (snekbox/api/serving.py does it), every worker writes
 its samples there and GET /metrics aggregates all of them.
 """
 

@@ -25,7 +25,7 @@ def _errors(*codes: int) -> dict:
 
 def document(settings: Settings, authenticated: bool) -> dict:
     """The API description; `authenticated` adds the bearer scheme to every secured path."""
-    security = [{"bearer": []}] if authenticated else []
+    security: list[dict[str, list[str]]] = [{"bearer": []}] if authenticated else []
     auth_errors = (401,) if authenticated else ()
     return {
         "openapi": "3.1.0",

@@ -35,6 +35,7 @@ import socket
 import threading
 import time
 import typing
+from concurrent.futures import Future
 
 from gunicorn.http.errors import InvalidHeader, NoMoreData, UnsupportedTransferCoding
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -167,7 +168,7 @@ class DeadlineThreadWorker(ThreadWorker):
         # Each oldest first. _silent and _lingering belong to the main thread; _reading is
         # shared with the request threads, under _reading_lock.
         self._silent: dict[Conn, None] = {}
-        self._reading: collections.OrderedDict[Conn, object] = collections.OrderedDict()
+        self._reading: collections.OrderedDict[Conn, Future] = collections.OrderedDict()
         self._reading_lock = threading.Lock()
         self._lingering: dict[Conn, float] = {}
 
@@ -266,7 +267,7 @@ class DeadlineThreadWorker(ThreadWorker):
         super().murder_keepalived(force)
         now = time.monotonic()
         for conn in list(self._silent):
-            if conn.reader.seconds + conn.since > now and self.alive and not force:
+            if conn.reader.seconds + (conn.since or now) > now and self.alive and not force:
                 break
             self._close_silent(conn)
         for conn, deadline in list(self._lingering.items()):

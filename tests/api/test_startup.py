@@ -17,7 +17,7 @@ LIMITS = JobLimits(time=5, memory=52428800, output=1000)
 def failed_start(env: dict[str, str]) -> str:
     """Start a server that must refuse to start; returns what it said."""
     proc = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "-b", "127.0.0.1:0"],
+        [sys.executable, "-m", "snekbox", "serve", "-b", "127.0.0.1:0"],
         cwd=ROOT, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **env})
     assert proc.returncode != 0
     assert "Listening at" not in proc.stderr

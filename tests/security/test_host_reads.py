@@ -56,7 +56,7 @@ open("own.txt", "w").write("own")
 
 
 def test_symlinks_yield_nothing_of_the_host(run, host_secret):
-    target, token = host_secret
+    target, _ = host_secret
     result = run(symlink_code(target), files={"input.txt": b"given"})
     assert result.returncode == 0, result.stdout
     assert [(f.path, f.content) for f in result.files] == [("own.txt", b"own")]

@@ -21,7 +21,9 @@ import time
 import typing
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given, note
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.conftest import server_log, start_server, stop_server
 
@@ -147,9 +149,9 @@ def framed_body(draw, body: bytes) -> tuple[bytes, bytes]:
         return framing, chunked(body, draw(st.lists(st.integers(0, 100), max_size=3)))
     chunks = []
     for piece in (body[:len(body) // 2], body[len(body) // 2:]):
-        size = draw(st.sampled_from(["%x" % len(piece), "%X" % len(piece), "-1", "0x5", " 5",
-                                     "ffffffffffffffffffff", "%x " % len(piece), "", "g",
-                                     "%x" % (len(piece) + 3), "0" * 50 + "%x" % len(piece)]))
+        size = draw(st.sampled_from([f"{len(piece):x}", f"{len(piece):X}", "-1", "0x5", " 5",
+                                     "ffffffffffffffffffff", f"{len(piece):x} ", "", "g",
+                                     f"{len(piece) + 3:x}", "0" * 50 + f"{len(piece):x}"]))
         ext = draw(st.sampled_from(["", ";a=b", ';a="q\\"x"', ";", "; a = b", ";a=b;c",
                                     ";" + "a" * 9000, ";a=\x00", ";a=\r"]))
         end = draw(st.sampled_from(["\r\n", "\r\n", "\n", "", "\r"]))

@@ -9,7 +9,9 @@ from pathlib import Path
 import falcon.testing
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, event, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from snekbox.api import schemas
 from snekbox.api.app import create_app

@@ -246,7 +246,7 @@ def test_beyond_max_reading_the_connection_waiting_longest_is_cut_off():
             time.sleep(0.05)
         replies = [b""] * len(connections)
         ends = ends_of(connections, within=3, replies=replies)
-        cut = [reply for end, reply in zip(ends, replies) if end < math.inf]
+        cut = [reply for end, reply in zip(ends, replies, strict=True) if end < math.inf]
         assert len(cut) >= 20 - 2 * 4
         assert ends[-1] == math.inf  # the newest waits on
         assert all(reply.startswith(b"HTTP/1.1 408") and b"cut off" in reply for reply in cut)

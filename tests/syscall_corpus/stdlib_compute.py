@@ -63,7 +63,7 @@ class Point:
 assert Point(1, 2) == Point(1, 2) and list(itertools.accumulate([1, 2, 3])) == [1, 3, 6]
 assert textwrap.wrap("a b c", 3) == ["a b", "c"] and string.ascii_lowercase[0] == "a"
 assert unicodedata.name("🐍") == "SNAKE"
-moment = datetime.datetime(2024, 2, 29, 12, tzinfo=datetime.timezone.utc)
+moment = datetime.datetime(2024, 2, 29, 12, tzinfo=datetime.UTC)
 assert str(moment + datetime.timedelta(days=1)) == "2024-03-01 12:00:00+00:00"
 assert time.time() > 1.7e9 and time.monotonic() > 0 and time.process_time() >= 0
 time.sleep(0.01)

@@ -2,7 +2,8 @@
 
 import json
 
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from snekbox.api.answer import OUTPUT_SLICE, PIECE, Answer

@@ -1,7 +1,4 @@
-#!/usr/bin/env python3
-"""Measure a running snekbox server against the speed targets of issue 4.
-
-Usage: scripts/bench [URL] [--json FILE]     (URL defaults to http://127.0.0.1:8060)
+"""`snekbox bench [URL] [--json FILE]`: measure a running server against the speed targets.
 
 It starts no server. In one run of under two minutes it measures the same-run baselines
 (a bare `/usr/bin/python3 -I -c pass` process, back to back and PAUSE seconds apart, and
@@ -20,10 +17,8 @@ host only.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,14 +26,6 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-# Outside any virtual environment, use the project's (another one is taken as meant: its
-# interpreter is then the default runtime of the bare jail baseline).
-if sys.prefix == sys.base_prefix and VENV_PYTHON.exists():
-    os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-sys.path.insert(0, str(ROOT))
 
 BARE_PYTHON = ["/usr/bin/python3", "-I", "-c", "pass"]
 HELLO = {"input": "print('hello world')"}
@@ -62,8 +49,8 @@ class Target:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
 
-    def eval(self, document: dict) -> tuple[int, float, dict | None]:
-        """(HTTP status, seconds, JSON body of a 200) of one POST /eval."""
+    def eval(self, document: dict) -> tuple[int, float, dict]:
+        """(HTTP status, seconds, JSON body of a 200 or {}) of one POST /eval."""
         start = time.perf_counter()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         try:
@@ -74,7 +61,7 @@ class Target:
         finally:
             conn.close()
         elapsed = time.perf_counter() - start
-        return resp.status, elapsed, json.loads(raw) if resp.status == 200 else None
+        return resp.status, elapsed, json.loads(raw) if resp.status == 200 else {}
 
     def hello(self) -> float | None:
         """Seconds of one hello-world request, or None when it failed or was refused."""
@@ -98,7 +85,7 @@ def percentiles(samples: list[float]) -> dict[str, float | None]:
 
 def bare_python(n: int, pause: float = 0.0) -> list[float]:
     """Seconds to run BARE_PYTHON as a process, `n` times, `pause` seconds apart."""
-    samples = []
+    samples: list[float] = []
     deadline = time.perf_counter() + PHASE_SECONDS
     while len(samples) < n and time.perf_counter() < deadline:
         time.sleep(pause)
@@ -120,7 +107,7 @@ def bare_jail(n: int = 30) -> tuple[list[float], str]:
         return [], f"skipped: {e}"
     limits = JobLimits(current.time_limit, current.memory_limit, current.output_limit)
     spec = RunSpec(jail.runtimes["default"], ("-c", "pass"), limits)
-    samples = []
+    samples: list[float] = []
     deadline = time.perf_counter() + PHASE_SECONDS
     while len(samples) < n and time.perf_counter() < deadline:
         start = time.perf_counter()
@@ -134,7 +121,7 @@ def bare_jail(n: int = 30) -> tuple[list[float], str]:
 def sequential(target: Target, n: int, pause: float = 0.0) -> tuple[list[float], int]:
     """`n` hello-world requests one at a time, `pause` seconds after each (fewer on a
     server too slow to answer them all within PHASE_SECONDS)."""
-    samples = []
+    samples: list[float | None] = []
     deadline = time.perf_counter() + PHASE_SECONDS
     while len(samples) < n and time.perf_counter() < deadline:
         samples.append(target.hello())
@@ -145,13 +132,16 @@ def sequential(target: Target, n: int, pause: float = 0.0) -> tuple[list[float],
 def concurrent(target: Target, clients: int, seconds: float) -> dict:
     """`clients` threads posting hello-world back to back for `seconds`."""
     latencies: list[float] = []
-    failures = []
+    failures: list[float | None] = []
     deadline = time.perf_counter() + seconds
 
     def client() -> None:
         while time.perf_counter() < deadline:
             elapsed = target.hello()
-            (latencies if elapsed is not None else failures).append(elapsed)
+            if elapsed is None:
+                failures.append(elapsed)
+            else:
+                latencies.append(elapsed)
 
     start = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -215,14 +205,11 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("url", nargs="?", default="http://127.0.0.1:8060")
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    options = parser.parse_args()
-    target = Target(options.url)
+def main(url: str, json_file: str | None) -> int:
+    """Measure the server at `url`; print the figures, and write them to `json_file`."""
+    target = Target(url)
     if target.hello() is None:
-        print(f"no working snekbox at {options.url}", file=sys.stderr)
+        print(f"no working snekbox at {url}", file=sys.stderr)
         return 2
     for _ in range(10):
         target.hello()
@@ -249,7 +236,7 @@ def main() -> int:
     c4 = levels[LEVELS.index(4)]
     needed = 1.5 / (start_ms / 1000)
     figures = {
-        "url": options.url,
+        "url": url,
         "baseline_python_ms": round(start_ms, 2),
         "baseline_python_paced_ms": round(start_paced_ms, 2),
         "baseline_jail_ms": round(statistics.median(jail) * 1000, 2) if jail else None,
@@ -276,8 +263,8 @@ def main() -> int:
         },
     }
     report(figures)
-    if options.json:
-        Path(options.json).write_text(json.dumps(figures, indent=2) + "\n")
+    if json_file:
+        Path(json_file).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 
@@ -322,7 +309,3 @@ def report(f: dict) -> None:
         t = targets[key]
         print(f"  {verdict(t['pass'])}  {name}: {t['value']} vs {t['limit']} "
               f"(ratio {t['ratio']})")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

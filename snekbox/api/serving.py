@@ -1,4 +1,5 @@
-"""gunicorn settings for snekbox. `-b 127.0.0.1:PORT` on the command line overrides bind.
+"""gunicorn's settings and hooks for snekbox (`snekbox serve` loads them as
+python:snekbox.api.serving). `-b 127.0.0.1:PORT` on the command line overrides bind.
 
 The app is loaded in the master before workers fork, so the host is prepared once (a
 private mount namespace, cgroups, runtimes) and a broken host stops the start at once.
@@ -7,13 +8,12 @@ private mount namespace, cgroups, runtimes) and a broken host stops the start at
 import atexit
 import os
 import shutil
-import sys
 import tempfile
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
 
-from snekbox import settings  # noqa: E402
+from snekbox import settings
 
 _settings = settings.current()
 
@@ -52,7 +52,7 @@ loglevel = "info"
 control_socket_disable = True
 
 
-def child_exit(server, worker):
+def child_exit(server: Arbiter, worker: Worker) -> None:
     """Forget the live gauges of a worker that is gone, and reclaim the runs it left (if it
     was killed mid-job): its nsjails are stopped and its runs' tmpfs unmounted."""
     from prometheus_client import multiprocess
@@ -62,12 +62,12 @@ def child_exit(server, worker):
     reclaim_runs_of(_settings, worker.pid)
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Worker) -> None:
     """Each worker keeps warm jails of its own, started after the fork."""
     from snekbox.api import wsgi
     wsgi.jobs.start_pool()
 
 
-def worker_exit(server, worker) -> None:
+def worker_exit(server: Arbiter, worker: Worker) -> None:
     from snekbox.api import wsgi
     wsgi.jobs.close()
