@@ -59,7 +59,7 @@ def run(jobs):
     return run
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -69,7 +69,7 @@ def start_server(env: dict[str, str] | None = None,
                  wait_healthy: bool = True) -> tuple[subprocess.Popen, Client]:
     """A real gunicorn serving snekbox on a free loopback port, once /health answers
     (or, without `wait_healthy`, once it answers at all)."""
-    port = _free_port()
+    port = free_port()
     # The log goes to an unnamed file, not a pipe: a pipe nobody reads would fill up and
     # stall the server once it has logged 64 KiB.
     log = tempfile.TemporaryFile()
