@@ -13,7 +13,8 @@ from pathlib import Path
 from snekbox import filesystem, limits
 from snekbox.filesystem import InputFileError
 from snekbox.jail import process
-from snekbox.jail.nsjail import NsJail, RunSpec, run_safely, verdict
+from snekbox.jail.nsjail import NsJail, RunSpec, run_safely
+from snekbox.jail.run import verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.jail.uids import UidRange, clashes
 from snekbox.settings import Settings

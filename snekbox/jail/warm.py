@@ -16,7 +16,8 @@ import os
 import time
 
 from snekbox.jail import bootstrap, process
-from snekbox.jail.nsjail import NsJail, RunSpec, result
+from snekbox.jail.nsjail import NsJail, RunSpec
+from snekbox.jail.run import result
 from snekbox.jail.runtimes import Runtime
 from snekbox.result import EvalResult
 
