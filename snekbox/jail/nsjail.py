@@ -1,19 +1,21 @@
-"""The NsJail wrapper: one call runs one Python program in a fresh jail."""
+"""NsJail: the nsjail command line and the host state every run shares.
+
+A run itself (uid, /home, process, clean-up) is snekbox.jail.run.Run's.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Protocol
 
 from snekbox.filesystem import InputFile, WorkDir
 from snekbox.jail import process
-from snekbox.jail.run import result
+from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
-from snekbox.jail.uids import UidLease, UidRange
+from snekbox.jail.uids import UidRange
 from snekbox.limits import Cgroups, JobLimits
 from snekbox.result import EvalResult
 
@@ -37,7 +39,8 @@ class RunSpec:
 
 
 class NsJail:
-    """Runs jobs under nsjail with `config` plus the per-run flags added here."""
+    """nsjail with `config` plus the per-run flags added here, and what runs share: the
+    cgroups, the work directory, the uid range, the runtimes' views, the limits of /home."""
 
     def __init__(self, binary: str, config: Path, cgroups: Cgroups, workdir: WorkDir,
                  uids: UidRange, runtimes: dict[str, Runtime], tmpfs_size: int,
@@ -51,12 +54,6 @@ class NsJail:
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
         self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
-
-    def argv(self, spec: RunSpec, uid: int, home: Path, log_fd: int) -> list[str]:
-        """The nsjail command line for one run started for `spec`."""
-        # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
-        return self.command(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
-                            uid, home, log_fd, spec.args)
 
     def command(self, runtime: Runtime, memory: int, backstop: int, uid: int, home: Path,
                 log_fd: int, python_args: tuple[str, ...],
@@ -76,14 +73,13 @@ class NsJail:
         ]
 
     def run(self, spec: RunSpec) -> EvalResult:
-        """Run one job in a jail no other job has touched; InputFileError for bad files."""
-        with (self.uids.lease() as lease,
-              self.workdir.new_run(self.tmpfs_size, lease.uid) as home):
-            home.write_inputs(spec.files)
-            outcome = self._spawn(spec, lease, home.path)
-            self.end_leftovers(outcome.exit_code, lease.uid)
-            files = home.collect_outputs(self.max_output_files)
-        return result(outcome, files)
+        """Run one job in a cold jail, started for it; InputFileError for bad files."""
+        with Run(self) as run:
+            run.load(spec)
+            # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
+            run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
+                      spec.args)
+            return run.finish(spec)
 
     def end_leftovers(self, exit_code: int, uid: int) -> None:
         """Call once nsjail has exited, before its files are read and its uid released. An
@@ -96,18 +92,6 @@ class NsJail:
             log.error("processes of job uid %d outlived its nsjail and SIGKILL", uid)
         if strays := self.cgroups.remove_strays():
             log.warning("removed %d cgroups left by a killed nsjail", len(strays))
-
-    def _spawn(self, spec: RunSpec, lease: UidLease, home: Path) -> process.Outcome:
-        stdin_fd = process.memfd("stdin", spec.stdin)
-        log_fd = process.memfd("nsjail-log")
-        try:
-            # nsjail keeps the lease's descriptor (its job does not), so the uid stays
-            # leased for as long as nsjail lives.
-            return process.run(self.argv(spec, lease.uid, home, log_fd), stdin_fd, log_fd,
-                               spec.limits.time, spec.limits.output, (lease.fd,))
-        finally:
-            os.close(stdin_fd)
-            os.close(log_fd)
 
 
 class Runner(Protocol):

@@ -82,12 +82,6 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
                    stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
 
 
-def run(argv: list[str], stdin_fd: int, log_fd: int, time_limit: float,
-        output_limit: int, pass_fds: tuple[int, ...] = ()) -> Outcome:
-    """Start nsjail and supervise it to the end."""
-    return supervise(start(argv, stdin_fd, log_fd, pass_fds), log_fd, time_limit, output_limit)
-
-
 def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0

@@ -1,12 +1,25 @@
-"""What one nsjail run ended with: the job's verdict and result, read from nsjail's log."""
+"""One nsjail run, from its uid lease to its result.
+
+A cold run starts nsjail with the job's arguments once the job is known (NsJail.run).
+Everything else is this class's: the uid, /home, the memfds, the process, its
+supervision, and one clean-up path in close().
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import subprocess
+from typing import TYPE_CHECKING
 
 from snekbox.jail import process
+from snekbox.jail.runtimes import Runtime
 from snekbox.result import EvalResult, FileAttachment, Status
+
+if TYPE_CHECKING:
+    from snekbox.jail.nsjail import NsJail, RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +61,70 @@ def result(outcome: process.Outcome, files: tuple[FileAttachment, ...]) -> EvalR
         truncated=outcome.truncated,
         files=files,
     )
+
+
+class Run:
+    """One run under `jail`: a leased host uid, a fresh /home, memfds for nsjail's stdin
+    and log, then its process. Used as a context manager, or closed: every path ends in
+    close(), which releases all of it in order."""
+
+    def __init__(self, jail: NsJail):
+        self.jail = jail
+        self.proc: subprocess.Popen | None = None
+        self._ended = False
+        with contextlib.ExitStack() as stack:
+            self.lease = stack.enter_context(jail.uids.lease())
+            self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size, self.lease.uid))
+            self.stdin_fd = process.memfd("stdin")
+            stack.callback(os.close, self.stdin_fd)
+            self.log_fd = process.memfd("nsjail-log")
+            stack.callback(os.close, self.log_fd)
+            self._resources = stack.pop_all()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def load(self, spec: RunSpec) -> None:
+        """Write the job's files into /home and its stdin where nsjail's stdin reads it;
+        InputFileError for bad files."""
+        self.home.write_inputs(spec.files)
+        if spec.stdin:
+            os.pwrite(self.stdin_fd, spec.stdin, 0)
+
+    def start(self, runtime: Runtime, memory: int, backstop: int,
+              python_args: tuple[str, ...], pass_fds: tuple[int, ...] = ()) -> None:
+        """Start nsjail (see NsJail.command), keeping `pass_fds` open for the job."""
+        argv = self.jail.command(runtime, memory, backstop, self.lease.uid, self.home.path,
+                                 self.log_fd, python_args, pass_fds)
+        # nsjail keeps the lease's descriptor (its job does not), so the uid stays leased
+        # for as long as nsjail lives.
+        self.proc = process.start(argv, self.stdin_fd, self.log_fd, (*pass_fds, self.lease.fd))
+
+    def finish(self, spec: RunSpec) -> EvalResult:
+        """Supervise the job to its end, its time limit counting from now; its result."""
+        outcome = process.supervise(self.proc, self.log_fd, spec.limits.time, spec.limits.output)
+        self._end()
+        return result(outcome, self.home.collect_outputs(self.jail.max_output_files))
+
+    def close(self) -> None:
+        """End nsjail and whatever it left, then release the memfds, /home and the uid."""
+        try:
+            self._end()
+        finally:
+            self._resources.close()
+
+    def _end(self) -> None:
+        """Stop nsjail if it still runs and end what it left, once: before /home is read
+        or unmounted, and before its uid can go to another jail."""
+        if self.proc is None or self._ended:
+            return
+        self._ended = True
+        try:
+            if self.proc.poll() is None:
+                process.stop(self.proc)
+            self.jail.end_leftovers(self.proc.returncode, self.lease.uid)
+        finally:
+            self.proc.stdout.close()
