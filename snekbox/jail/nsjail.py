@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Protocol
 
 from snekbox.filesystem import InputFile, WorkDir
-from snekbox.jail import process
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.jail.uids import UidRange
@@ -80,18 +79,6 @@ class NsJail:
             run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
                       spec.args)
             return run.finish(spec)
-
-    def end_leftovers(self, exit_code: int, uid: int) -> None:
-        """Call once nsjail has exited, before its files are read and its uid released. An
-        nsjail that exits on its own or on SIGTERM takes its job along and removes the
-        job's cgroups; one killed by a signal (SIGKILL: snekbox's last resort, an operator,
-        the OOM killer) does neither, so both are done here."""
-        if exit_code >= 0:
-            return
-        if not process.kill_processes_of(uid):
-            log.error("processes of job uid %d outlived its nsjail and SIGKILL", uid)
-        if strays := self.cgroups.remove_strays():
-            log.warning("removed %d cgroups left by a killed nsjail", len(strays))
 
 
 class Runner(Protocol):

@@ -1,8 +1,9 @@
-"""One nsjail run, from its uid lease to its result.
+"""One nsjail run, from its uid lease to its result, cold or warm alike.
 
-A cold run starts nsjail with the job's arguments once the job is known (NsJail.run).
-Everything else is this class's: the uid, /home, the memfds, the process, its
-supervision, and one clean-up path in close().
+A cold run starts nsjail with the job's arguments once the job is known (NsJail.run); a
+warm one starts it with the bootstrap ahead of time and hands the job over later
+(snekbox.jail.warm). Everything else is this class's: the uid, /home, the memfds, the
+process, its supervision, and one clean-up path in close().
 """
 
 from __future__ import annotations
@@ -125,6 +126,17 @@ class Run:
         try:
             if self.proc.poll() is None:
                 process.stop(self.proc)
-            self.jail.end_leftovers(self.proc.returncode, self.lease.uid)
+            self._end_leftovers(self.proc.returncode)
         finally:
             self.proc.stdout.close()
+
+    def _end_leftovers(self, exit_code: int) -> None:
+        """An nsjail that exits on its own or on SIGTERM takes its job along and removes the
+        job's cgroups; one killed by a signal (SIGKILL: snekbox's last resort, an operator,
+        the OOM killer) does neither, so both are done here."""
+        if exit_code >= 0:
+            return
+        if not process.kill_processes_of(self.lease.uid):
+            log.error("processes of job uid %d outlived its nsjail and SIGKILL", self.lease.uid)
+        if strays := self.jail.cgroups.remove_strays():
+            log.warning("removed %d cgroups left by a killed nsjail", len(strays))

@@ -1,8 +1,8 @@
 """A warm jail: a fresh jail, prepared before its job, whose interpreter waits for that job.
 
-It is the same nsjail run as a cold one (same policy, same per-run flags and limits, a
-/home of its own), started as `python -I -c BOOTSTRAP FD` instead of `python -I ARGS`.
-When a job comes, its input files go into the run's /home, its stdin into the memfd
+It is a Run like a cold one (snekbox.jail.run: same policy, same per-run flags and
+limits, a /home of its own), started as `python -I -c BOOTSTRAP FD` instead of `python -I
+ARGS`. When a job comes, its input files go into the run's /home, its stdin into the memfd
 already on the interpreter's stdin, and its arguments down the pipe at FD; from then on it
 is supervised like a cold run, its time limit counting from that hand-over. It serves
 exactly one job: afterwards the jail is gone and its /home unmounted.
@@ -10,14 +10,13 @@ exactly one job: afterwards the jail is gone and its /home unmounted.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
 
-from snekbox.jail import bootstrap, process
+from snekbox.jail import bootstrap
 from snekbox.jail.nsjail import NsJail, RunSpec
-from snekbox.jail.run import result
+from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.result import EvalResult
 
@@ -30,30 +29,24 @@ class HandoverError(RuntimeError):
     """The warm jail ended before it got its job; run the job in a cold jail instead."""
 
 
-class WarmJail:
-    """One jail of `runtime` within `memory` bytes, started now, for one job to come."""
+class WarmJail(Run):
+    """A run of `runtime` within `memory` bytes, started now with the bootstrap, for one
+    job to come."""
 
     def __init__(self, jail: NsJail, runtime: Runtime, memory: int, max_time: float):
-        self.jail = jail
         self.born = time.monotonic()
-        with contextlib.ExitStack() as stack:
-            lease = stack.enter_context(jail.uids.lease())
-            self.uid = lease.uid
-            self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size, lease.uid))
-            self.stdin_fd = process.memfd("stdin")
-            stack.callback(os.close, self.stdin_fd)
-            self.log_fd = process.memfd("nsjail-log")
-            stack.callback(os.close, self.log_fd)
+        self.pipe = -1
+        super().__init__(jail)
+        try:
             job_fd, self.pipe = os.pipe()
-            stack.callback(self._close_pipe)
             try:
-                argv = jail.command(runtime, memory, math.ceil(MAX_WAIT + max_time) + 1,
-                                    lease.uid, self.home.path, self.log_fd,
-                                    ("-c", bootstrap.SOURCE, str(job_fd)), pass_fds=(job_fd,))
-                self.proc = process.start(argv, self.stdin_fd, self.log_fd, (job_fd, lease.fd))
+                self.start(runtime, memory, math.ceil(MAX_WAIT + max_time) + 1,
+                           ("-c", bootstrap.SOURCE, str(job_fd)), pass_fds=(job_fd,))
             finally:
                 os.close(job_fd)
-            self._resources = stack.pop_all()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def expired(self) -> bool:
@@ -62,20 +55,17 @@ class WarmJail:
     def run(self, spec: RunSpec) -> EvalResult:
         """Hand `spec` over and supervise it to the end; InputFileError for bad files,
         HandoverError when the jail ended before taking the job."""
-        try:
+        with self:
             if self.proc.poll() is not None:
                 raise HandoverError(f"the warm jail ended early (exit {self.proc.returncode})")
-            self.home.write_inputs(spec.files)
-            if spec.stdin:
-                os.pwrite(self.stdin_fd, spec.stdin, 0)
+            self.load(spec)
             self._send(bootstrap.message(spec.args))
-            outcome = process.supervise(self.proc, self.log_fd, spec.limits.time,
-                                        spec.limits.output)
-            self.jail.end_leftovers(outcome.exit_code, self.uid)
-            files = self.home.collect_outputs(self.jail.max_output_files)
-        finally:
-            self.close()
-        return result(outcome, files)
+            return self.finish(spec)
+
+    def close(self) -> None:
+        """Close the pipe first, so that a bootstrap still waiting exits; then as any run."""
+        self._close_pipe()
+        super().close()
 
     def _send(self, message: bytes) -> None:
         view = memoryview(message)
@@ -90,14 +80,3 @@ class WarmJail:
         if self.pipe >= 0:
             os.close(self.pipe)
             self.pipe = -1
-
-    def close(self) -> None:
-        """End the jail if it still runs and release its descriptors, /home and uid."""
-        try:
-            self._close_pipe()
-            if self.proc.poll() is None:
-                process.stop(self.proc)
-            self.jail.end_leftovers(self.proc.returncode, self.uid)
-        finally:
-            self.proc.stdout.close()
-            self._resources.close()
