@@ -69,10 +69,11 @@ class Run:
     and log, then its process. Used as a context manager, or closed: every path ends in
     close(), which releases all of it in order."""
 
+    proc: subprocess.Popen  # set by start()
+
     def __init__(self, jail: NsJail):
         self.jail = jail
-        self.proc: subprocess.Popen | None = None
-        self._ended = False
+        self._ended = True  # nothing to end until nsjail has started
         with contextlib.ExitStack() as stack:
             self.lease = stack.enter_context(jail.uids.lease())
             self.home = stack.enter_context(jail.workdir.new_run(jail.tmpfs_size, self.lease.uid))
@@ -103,6 +104,7 @@ class Run:
         # nsjail keeps the lease's descriptor (its job does not), so the uid stays leased
         # for as long as nsjail lives.
         self.proc = process.start(argv, self.stdin_fd, self.log_fd, (*pass_fds, self.lease.fd))
+        self._ended = False
 
     def finish(self, spec: RunSpec) -> EvalResult:
         """Supervise the job to its end, its time limit counting from now; its result."""
@@ -120,7 +122,7 @@ class Run:
     def _end(self) -> None:
         """Stop nsjail if it still runs and end what it left, once: before /home is read
         or unmounted, and before its uid can go to another jail."""
-        if self.proc is None or self._ended:
+        if self._ended:
             return
         self._ended = True
         try:
@@ -128,7 +130,8 @@ class Run:
                 process.stop(self.proc)
             self._end_leftovers(self.proc.returncode)
         finally:
-            self.proc.stdout.close()
+            if self.proc.stdout is not None:  # always, as process.start pipes it
+                self.proc.stdout.close()
 
     def _end_leftovers(self, exit_code: int) -> None:
         """An nsjail that exits on its own or on SIGTERM takes its job along and removes the

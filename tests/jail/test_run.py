@@ -37,7 +37,7 @@ def test_bad_input_files_release_the_run_before_nsjail_starts(jobs):
                    files=(InputFile("a", b""), InputFile("a/b", b"")))
     with pytest.raises(InputFileError), Run(jobs.jail) as run:
         run.load(spec)
-    assert run.proc is None and released(run)
+    assert not hasattr(run, "proc") and released(run)
 
 
 def test_a_finished_run_is_released(jobs):
