@@ -10,6 +10,7 @@ import selectors
 import signal
 import subprocess
 import time
+import typing
 from collections.abc import Callable
 
 READ_SIZE = 65536
@@ -74,7 +75,7 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
             stop(proc)
-        proc.stdout.close()
+        _output(proc).close()
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
@@ -82,10 +83,15 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
                    stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
 
 
+def _output(proc: subprocess.Popen) -> typing.IO[bytes]:
+    assert proc.stdout is not None  # start() always makes the pipe
+    return proc.stdout
+
+
 def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0
-    fd = proc.stdout.fileno()
+    fd = _output(proc).fileno()
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
