@@ -5,19 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
-from snekbox.jail import NsJail, RunSpec, Runtime, run_safely
-from snekbox.limits import JobLimits
+from snekbox.jail import NsJail, run_safely
+from snekbox.jobs.request import RequestParser
 
 PROBE_CODE = "print(6 * 7)"
-PROBE_LIMITS = JobLimits(time=5, memory=52428800, output=100)
 
 
 class HealthCheck:
-    """Runs `print(6 * 7)` in the jail at most once per `interval` seconds."""
+    """Runs `print(6 * 7)` in the jail at most once per `interval` seconds, as a client's
+    request with the service's defaults would run."""
 
-    def __init__(self, jail: NsJail, runtime: Runtime, interval: float):
+    def __init__(self, jail: NsJail, requests: RequestParser, interval: float):
         self.jail = jail
-        self.spec = RunSpec(runtime=runtime, args=("-c", PROBE_CODE), limits=PROBE_LIMITS)
+        self.spec = requests.parse({"input": PROBE_CODE})
         self.interval = interval
         self._lock = threading.Lock()
         self._checked_at = 0.0

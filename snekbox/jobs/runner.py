@@ -25,7 +25,7 @@ class Jobs:
         self.settings = settings
         self.slots = slots
         self.requests = RequestParser(settings, jail.runtimes)
-        self.health = HealthCheck(jail, jail.runtimes["default"], settings.health_interval)
+        self.health = HealthCheck(jail, self.requests, settings.health_interval)
         self.pool = WarmPool(jail, jail.runtimes["default"], settings.memory_limit,
                              settings.max_time_limit, settings.pool_per_worker)
 
