@@ -34,8 +34,11 @@ from snekbox import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-CGROUP_PARENTS = [Path("/sys/fs/cgroup/memory/NSJAIL"), Path("/sys/fs/cgroup/pids/NSJAIL"),
-                  Path("/sys/fs/cgroup/NSJAIL")]
+CGROUP_PARENTS = [
+    Path("/sys/fs/cgroup/memory/NSJAIL"),
+    Path("/sys/fs/cgroup/pids/NSJAIL"),
+    Path("/sys/fs/cgroup/NSJAIL"),
+]
 RETRIES_503 = 50
 
 
@@ -46,14 +49,16 @@ def _expect(body: dict, **fields: object) -> str | None:
 
 
 def hello(i: int) -> tuple[dict, callable]:
-    return {"input": f"print('hello', {i})"}, \
-        lambda b: _expect(b, stdout=f"hello {i}\n", status="ok", returncode=0)
+    return {"input": f"print('hello', {i})"}, lambda b: _expect(
+        b, stdout=f"hello {i}\n", status="ok", returncode=0
+    )
 
 
 def timeout(i: int) -> tuple[dict, callable]:
     code = random.choice(["while True: pass", "import time; time.sleep(60)"])
-    return {"input": code, "limits": {"time": 0.3}}, \
-        lambda b: _expect(b, status="timeout", returncode=137, signal="SIGKILL")
+    return {"input": code, "limits": {"time": 0.3}}, lambda b: _expect(
+        b, status="timeout", returncode=137, signal="SIGKILL"
+    )
 
 
 def memory_bomb(i: int) -> tuple[dict, callable]:
@@ -63,30 +68,53 @@ def memory_bomb(i: int) -> tuple[dict, callable]:
 
 def fork_bomb(i: int) -> tuple[dict, callable]:
     code = "import os\nwhile True:\n    os.fork()"
-    return {"input": code}, lambda b: _expect(b, status="error", returncode=1) or (
-        None if "BlockingIOError" in b["stdout"] else f"no BlockingIOError: {b['stdout'][:200]}")
+    return (
+        {"input": code},
+        lambda b: (
+            _expect(b, status="error", returncode=1)
+            or (
+                None
+                if "BlockingIOError" in b["stdout"]
+                else f"no BlockingIOError: {b['stdout'][:200]}"
+            )
+        ),
+    )
 
 
 def flood(i: int) -> tuple[dict, callable]:
-    code = random.choice(["while True: print('x' * 1000)",
-                          "import os\nwhile True: os.write(1, os.urandom(4096))"])
-    return {"input": code, "limits": {"output": 20000}}, \
-        lambda b: _expect(b, status="output_limit", returncode=143, truncated=True) or (
-            None if 0 < len(b["stdout"]) <= 20000 else f"{len(b['stdout'])} characters")
+    code = random.choice(
+        ["while True: print('x' * 1000)", "import os\nwhile True: os.write(1, os.urandom(4096))"]
+    )
+    return (
+        {"input": code, "limits": {"output": 20000}},
+        lambda b: (
+            _expect(b, status="output_limit", returncode=143, truncated=True)
+            or (None if 0 < len(b["stdout"]) <= 20000 else f"{len(b['stdout'])} characters")
+        ),
+    )
 
 
 def file_job(i: int) -> tuple[dict, callable]:
     data = os.urandom(random.randint(0, 4096))
-    files = [{"path": "main.py", "content": base64.b64encode(
-                b"import lib.helper as h\nh.copy()\nprint('copied')").decode()},
-             {"path": "lib/helper.py", "content": base64.b64encode(
-                 b"def copy():\n    open('out.bin', 'wb').write(open('in.bin', 'rb').read())"
-             ).decode()},
-             {"path": "in.bin", "content": base64.b64encode(data).decode()}]
-    expected = [{"path": "out.bin", "size": len(data),
-                 "content": base64.b64encode(data).decode()}]
-    return {"args": ["main.py"], "files": files}, \
-        lambda b: _expect(b, stdout="copied\n", status="ok", files=expected)
+    files = [
+        {
+            "path": "main.py",
+            "content": base64.b64encode(
+                b"import lib.helper as h\nh.copy()\nprint('copied')"
+            ).decode(),
+        },
+        {
+            "path": "lib/helper.py",
+            "content": base64.b64encode(
+                b"def copy():\n    open('out.bin', 'wb').write(open('in.bin', 'rb').read())"
+            ).decode(),
+        },
+        {"path": "in.bin", "content": base64.b64encode(data).decode()},
+    ]
+    expected = [{"path": "out.bin", "size": len(data), "content": base64.b64encode(data).decode()}]
+    return {"args": ["main.py"], "files": files}, lambda b: _expect(
+        b, stdout="copied\n", status="ok", files=expected
+    )
 
 
 def seccomp(i: int) -> tuple[dict, callable]:
@@ -96,13 +124,23 @@ def seccomp(i: int) -> tuple[dict, callable]:
 
 def stdin_echo(i: int) -> tuple[dict, callable]:
     text = f"line {i} \u00e9\n"
-    return {"input": "import sys; print(sys.stdin.read(), end='')", "stdin": text}, \
-        lambda b: _expect(b, stdout=text, status="ok")
+    return {
+        "input": "import sys; print(sys.stdin.read(), end='')",
+        "stdin": text,
+    }, lambda b: _expect(b, stdout=text, status="ok")
 
 
 # Weights: mostly cheap jobs, with every kind of abuse present at every level.
-MIX = [(hello, 30), (file_job, 15), (stdin_echo, 10), (fork_bomb, 10), (flood, 10),
-       (seccomp, 10), (memory_bomb, 8), (timeout, 7)]
+MIX = [
+    (hello, 30),
+    (file_job, 15),
+    (stdin_echo, 10),
+    (fork_bomb, 10),
+    (flood, 10),
+    (seccomp, 10),
+    (memory_bomb, 8),
+    (timeout, 7),
+]
 
 
 @dataclasses.dataclass
@@ -117,13 +155,18 @@ class Client:
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
 
-    def request(self, method: str, path: str, document: dict | None = None,
-                timeout: float = 120) -> tuple[int, dict, dict]:
+    def request(
+        self, method: str, path: str, document: dict | None = None, timeout: float = 120
+    ) -> tuple[int, dict, dict]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             body = json.dumps(document).encode() if document is not None else None
-            conn.request(method, path, body=body,
-                         headers={"Content-Type": "application/json"} if body else {})
+            conn.request(
+                method,
+                path,
+                body=body,
+                headers={"Content-Type": "application/json"} if body else {},
+            )
             resp = conn.getresponse()
             raw = resp.read()
             return resp.status, dict(resp.getheaders()), json.loads(raw) if raw else {}
@@ -137,8 +180,7 @@ class Client:
             try:
                 status, headers, body = self.request("POST", "/eval", document)
             except (OSError, ValueError) as e:
-                return Answer(make.__name__, time.monotonic() - start, f"no answer: {e!r}",
-                              retries)
+                return Answer(make.__name__, time.monotonic() - start, f"no answer: {e!r}", retries)
             if status != 503:
                 break
             time.sleep(float(headers.get("Retry-After", 1)) * random.uniform(0.5, 1.5))
@@ -183,8 +225,10 @@ def master_of(port: int) -> int:
     holders = set()
     for pid in _pids():
         try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in wanted
-                   for fd in os.listdir(f"/proc/{pid}/fd")):
+            if any(
+                os.readlink(f"/proc/{pid}/fd/{fd}") in wanted
+                for fd in os.listdir(f"/proc/{pid}/fd")
+            ):
                 holders.add(pid)
         except OSError:
             pass
@@ -228,8 +272,11 @@ class Snapshot:
 def snapshot(master: int, work_dir: str) -> Snapshot:
     workers = {w: (_rss_mb(w), len(os.listdir(f"/proc/{w}/fd"))) for w in children(master)}
     family = {master, *workers}
-    mounts = [line for line in Path(f"/proc/{master}/mounts").read_text().splitlines()
-              if "snekbox-home" in line or "/runs/" in line.split()[1]]
+    mounts = [
+        line
+        for line in Path(f"/proc/{master}/mounts").read_text().splitlines()
+        if "snekbox-home" in line or "/runs/" in line.split()[1]
+    ]
     runs_dir = Path(f"/proc/{master}/root{work_dir}/runs")
     runs = sorted(os.listdir(runs_dir)) if runs_dir.is_dir() else []
     nsjails, zombies = [], []
@@ -248,15 +295,17 @@ def snapshot(master: int, work_dir: str) -> Snapshot:
     return Snapshot(workers, mounts, runs, nsjails, zombies, tmp, _idle_cgroups())
 
 
-def settle(master: int, work_dir: str, baseline: Snapshot | None, seconds: float,
-           standby: int) -> Snapshot:
+def settle(
+    master: int, work_dir: str, baseline: Snapshot | None, seconds: float, standby: int
+) -> Snapshot:
     """A snapshot once the server is quiet: no jails but its `standby` warm ones,
     descriptors back to the baseline, or time up."""
     deadline = time.monotonic() + seconds
     while True:
         now = snapshot(master, work_dir)
         settled = baseline is None or all(
-            now.workers.get(w, (0, -1))[1] <= fds for w, (_, fds) in baseline.workers.items())
+            now.workers.get(w, (0, -1))[1] <= fds for w, (_, fds) in baseline.workers.items()
+        )
         quiet = settled and len(now.nsjails) <= standby and len(now.mounts) <= standby
         if quiet or time.monotonic() > deadline:
             return now
@@ -266,8 +315,10 @@ def settle(master: int, work_dir: str, baseline: Snapshot | None, seconds: float
 def compare(before: Snapshot, after: Snapshot, rss_bound: float, standby: int) -> list[str]:
     problems = []
     if set(after.workers) != set(before.workers):
-        problems.append(f"workers changed (died or restarted): {sorted(before.workers)} -> "
-                        f"{sorted(after.workers)}")
+        problems.append(
+            f"workers changed (died or restarted): {sorted(before.workers)} -> "
+            f"{sorted(after.workers)}"
+        )
     for pid, (rss, fds) in before.workers.items():
         if pid in after.workers:
             rss_after, fds_after = after.workers[pid]
@@ -278,8 +329,10 @@ def compare(before: Snapshot, after: Snapshot, rss_bound: float, standby: int) -
     # Warm jails wait for jobs to come: up to `standby` of them are expected, no more.
     for what in ("mounts", "runs", "nsjails"):
         if len(getattr(after, what)) > standby:
-            problems.append(f"left behind: {what} {getattr(after, what)[:5]} "
-                            f"(more than the {standby} warm jails)")
+            problems.append(
+                f"left behind: {what} {getattr(after, what)[:5]} "
+                f"(more than the {standby} warm jails)"
+            )
     if after.zombies:
         problems.append(f"left behind: zombies {after.zombies[:5]}")
     if after.tmp - before.tmp:
@@ -316,10 +369,13 @@ def report_level(concurrency: int, answers: list[Answer], seconds: float) -> Non
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
     wrong = sum(1 for a in answers if a.problem)
     retried = sum(a.retries for a in answers)
-    print(f"  concurrency {concurrency:3}: {len(answers):5} jobs in {seconds:6.1f} s "
-          f"({len(answers) / max(seconds, 1e-9):5.1f}/s), latency p50 "
-          f"{statistics.median(latencies):.2f} s p95 {p95:.2f} s, 503 retries {retried}, "
-          f"wrong {wrong}", flush=True)
+    print(
+        f"  concurrency {concurrency:3}: {len(answers):5} jobs in {seconds:6.1f} s "
+        f"({len(answers) / max(seconds, 1e-9):5.1f}/s), latency p50 "
+        f"{statistics.median(latencies):.2f} s p95 {p95:.2f} s, 503 retries {retried}, "
+        f"wrong {wrong}",
+        flush=True,
+    )
 
 
 def start_server(workers: int) -> tuple[subprocess.Popen, int]:
@@ -328,8 +384,12 @@ def start_server(workers: int) -> tuple[subprocess.Popen, int]:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "snekbox"), "serve", "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT, env={**os.environ, "SNEKBOX_WORKERS": str(workers)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cwd=ROOT,
+        env={**os.environ, "SNEKBOX_WORKERS": str(workers)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     client = Client("127.0.0.1", port)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -349,20 +409,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running snekbox on loopback (default: start one)")
     parser.add_argument("--jobs", type=int, help="jobs per concurrency level (default 1000)")
-    parser.add_argument("--concurrency",
-                        help="comma-separated concurrency levels (default 1,4,16,48)")
-    parser.add_argument("--duration", type=float, default=1800,
-                        help="stop sending new jobs after this many seconds (default 1800)")
-    parser.add_argument("--rss-growth", type=float, default=30,
-                        help="MiB each worker may grow by (default 30)")
+    parser.add_argument(
+        "--concurrency", help="comma-separated concurrency levels (default 1,4,16,48)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=1800,
+        help="stop sending new jobs after this many seconds (default 1800)",
+    )
+    parser.add_argument(
+        "--rss-growth", type=float, default=30, help="MiB each worker may grow by (default 30)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="workers of a started server")
-    parser.add_argument("--work-dir", default="/run/snekbox",
-                        help="the server's SNEKBOX_WORK_DIR (default /run/snekbox)")
+    parser.add_argument(
+        "--work-dir",
+        default="/run/snekbox",
+        help="the server's SNEKBOX_WORK_DIR (default /run/snekbox)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed of the job mix")
-    parser.add_argument("--standby", type=int, default=None,
-                        help="warm jails the server keeps (default: SNEKBOX_POOL_SIZE's default)")
-    parser.add_argument("--short", action="store_true",
-                        help="CI-sized defaults: 150 jobs per level at 2 and 12, about 20 s")
+    parser.add_argument(
+        "--standby",
+        type=int,
+        default=None,
+        help="warm jails the server keeps (default: SNEKBOX_POOL_SIZE's default)",
+    )
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="CI-sized defaults: 150 jobs per level at 2 and 12, about 20 s",
+    )
     options = parser.parse_args(argv)
     options.jobs = options.jobs or (150 if options.short else 1000)
     options.concurrency = options.concurrency or ("2,12" if options.short else "1,4,16,48")
@@ -379,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.url:
         url = urllib.parse.urlsplit(options.url)
         if url.hostname not in LOOPBACK or not url.port:
-            sys.exit("soak: --url must be http://127.0.0.1:PORT (or [::1], localhost): the "
-                     "leak checks read the server's processes on this machine")
+            sys.exit(
+                "soak: --url must be http://127.0.0.1:PORT (or [::1], localhost): the "
+                "leak checks read the server's processes on this machine"
+            )
         host, port = url.hostname, url.port
     else:
         proc, port = start_server(options.workers)
@@ -394,8 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         for level in options.levels:  # every worker thread and allocation pattern, once
             run_level(client, level, min(options.jobs, 2 * level + 16), deadline)
         before = settle(master, options.work_dir, None, 10, options.standby)
-        print(f"soak: baseline {before.workers} (MiB, descriptors); "
-              f"{options.jobs} jobs at each of {options.levels}", flush=True)
+        print(
+            f"soak: baseline {before.workers} (MiB, descriptors); "
+            f"{options.jobs} jobs at each of {options.levels}",
+            flush=True,
+        )
         answers: list[Answer] = []
         for level in options.levels:
             level_start = time.monotonic()
@@ -407,8 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         problems = [f"{a.kind}: {a.problem}" for a in answers if a.problem]
         kinds = collections.Counter(a.kind for a in answers)
         print("soak: jobs by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
-        problems = problems[:20] + ([f"... {len(problems) - 20} more wrong answers"]
-                                    if len(problems) > 20 else [])
+        problems = problems[:20] + (
+            [f"... {len(problems) - 20} more wrong answers"] if len(problems) > 20 else []
+        )
         problems += compare(before, after, options.rss_growth, options.standby)
         if client.request("GET", "/health")[0] != 200:
             problems.append("the server is not healthy afterwards")
@@ -418,11 +500,17 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(timeout=60)
     elapsed = time.monotonic() - start
     if problems:
-        print(f"soak: FAILED after {len(answers)} jobs in {elapsed:.0f} s:", *problems,
-              sep="\n  ", file=sys.stderr)
+        print(
+            f"soak: FAILED after {len(answers)} jobs in {elapsed:.0f} s:",
+            *problems,
+            sep="\n  ",
+            file=sys.stderr,
+        )
         return 1
-    print(f"soak: passed: {len(answers)} jobs in {elapsed:.0f} s, every answer right, "
-          "nothing left behind")
+    print(
+        f"soak: passed: {len(answers)} jobs in {elapsed:.0f} s, every answer right, "
+        "nothing left behind"
+    )
     return 0
 
 

@@ -54,8 +54,9 @@ class Target:
         start = time.perf_counter()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         try:
-            conn.request("POST", "/eval", json.dumps(document),
-                         {"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/eval", json.dumps(document), {"Content-Type": "application/json"}
+            )
             resp = conn.getresponse()
             raw = resp.read()
         finally:
@@ -80,6 +81,7 @@ def percentiles(samples: list[float]) -> dict[str, float | None]:
 
     def at(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
     return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99)}
 
 
@@ -100,6 +102,7 @@ def bare_jail(n: int = 30) -> tuple[list[float], str]:
     from snekbox import settings
     from snekbox.jail import JailSetupError, RunSpec, prepare
     from snekbox.limits import JobLimits
+
     try:
         current = settings.current()
         jail = prepare(current)
@@ -150,8 +153,12 @@ def concurrent(target: Target, clients: int, seconds: float) -> dict:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
-    return {"clients": clients, "jobs_per_s": round(len(latencies) / elapsed, 1),
-            "failed": len(failures), **percentiles(latencies)}
+    return {
+        "clients": clients,
+        "jobs_per_s": round(len(latencies) / elapsed, 1),
+        "failed": len(failures),
+        **percentiles(latencies),
+    }
 
 
 def under_sleepers(target: Target, window: float) -> tuple[list[float], int, int]:
@@ -245,8 +252,13 @@ def main(url: str, json_file: str | None) -> int:
         "idle": {**idle, "n": len(idle_samples), "failed": idle_failed},
         "back_to_back": {**percentiles(seq), "n": len(seq), "failed": seq_failed},
         "concurrency": levels,
-        "two_sleepers": {**under, "n": len(loaded), "failed": loaded_failed,
-                         "sleepers_failed": sleepers_failed, "idle_p50": round(idle_p50, 2)},
+        "two_sleepers": {
+            **under,
+            "n": len(loaded),
+            "failed": loaded_failed,
+            "sleepers_failed": sleepers_failed,
+            "idle_p50": round(idle_p50, 2),
+        },
         "sixteen_sleepers": {"seconds": round(wall16, 2), "failed": failed16},
         "same_pace": {
             "idle_vs_paced_start": under_target(idle["p50"], start_paced_ms),
@@ -254,11 +266,15 @@ def main(url: str, json_file: str | None) -> int:
         },
         "targets": {
             "latency": under_target(idle["p50"], start_paced_ms),
-            "throughput_c4": {"value": c4["jobs_per_s"], "limit": round(needed, 1),
-                              "ratio": round(c4["jobs_per_s"] / needed, 2),
-                              "pass": c4["jobs_per_s"] >= needed and c4["failed"] == 0},
-            "two_sleepers": under_target(under["p50"], 1.5 * idle_p50,
-                                         loaded_failed + sleepers_failed == 0),
+            "throughput_c4": {
+                "value": c4["jobs_per_s"],
+                "limit": round(needed, 1),
+                "ratio": round(c4["jobs_per_s"] / needed, 2),
+                "pass": c4["jobs_per_s"] >= needed and c4["failed"] == 0,
+            },
+            "two_sleepers": under_target(
+                under["p50"], 1.5 * idle_p50, loaded_failed + sleepers_failed == 0
+            ),
             "sixteen_sleepers": under_target(round(wall16 * 1000, 1), 3000, failed16 == 0),
         },
     }
@@ -270,42 +286,63 @@ def main(url: str, json_file: str | None) -> int:
 
 def under_target(value: float | None, limit: float, ok: bool = True) -> dict:
     passed = value is not None and value <= limit and ok
-    return {"value": value, "limit": round(limit, 2),
-            "ratio": round(value / limit, 2) if value is not None else None, "pass": passed}
+    return {
+        "value": value,
+        "limit": round(limit, 2),
+        "ratio": round(value / limit, 2) if value is not None else None,
+        "pass": passed,
+    }
 
 
 def report(f: dict) -> None:
     idle, seq = f["idle"], f["back_to_back"]
     sleepers, targets = f["two_sleepers"], f["targets"]
     print(f"snekbox at {f['url']}")
-    print(f"baseline  /usr/bin/python3 -I -c pass: p50 {f['baseline_python_ms']} ms back to "
-          f"back, {f['baseline_python_paced_ms']} ms {f['pause_s']} s apart")
-    print(f"baseline  nsjail + python, no HTTP:    p50 {f['baseline_jail_ms']} ms "
-          f"({f['baseline_jail_note']})")
-    print(f"hello-world, idle server, {f['pause_s']} s apart (n={idle['n']}, failed "
-          f"{idle['failed']}): p50 {idle['p50']} ms  p90 {idle['p90']} ms  p99 {idle['p99']} ms")
-    print(f"hello-world, back to back (n={seq['n']}, failed {seq['failed']}): "
-          f"p50 {seq['p50']} ms  p90 {seq['p90']} ms  p99 {seq['p99']} ms")
+    print(
+        f"baseline  /usr/bin/python3 -I -c pass: p50 {f['baseline_python_ms']} ms back to "
+        f"back, {f['baseline_python_paced_ms']} ms {f['pause_s']} s apart"
+    )
+    print(
+        f"baseline  nsjail + python, no HTTP:    p50 {f['baseline_jail_ms']} ms "
+        f"({f['baseline_jail_note']})"
+    )
+    print(
+        f"hello-world, idle server, {f['pause_s']} s apart (n={idle['n']}, failed "
+        f"{idle['failed']}): p50 {idle['p50']} ms  p90 {idle['p90']} ms  p99 {idle['p99']} ms"
+    )
+    print(
+        f"hello-world, back to back (n={seq['n']}, failed {seq['failed']}): "
+        f"p50 {seq['p50']} ms  p90 {seq['p90']} ms  p99 {seq['p99']} ms"
+    )
     print("concurrency  jobs/s   p50 ms   p90 ms   p99 ms  failed/refused")
     for level in f["concurrency"]:
-        print(f"{level['clients']:>11}  {level['jobs_per_s']:>6}  {level['p50']:>7}  "
-              f"{level['p90']:>7}  {level['p99']:>7}  {level['failed']:>6}")
-    print(f"two sleepers: hello-world p50 {sleepers['p50']} ms  p90 {sleepers['p90']} ms "
-          f"(idle p50 {sleepers['idle_p50']} ms; failed {sleepers['failed']}, "
-          f"sleepers failed {sleepers['sleepers_failed']})")
-    print(f"sixteen 1 s sleepers: all done in {f['sixteen_sleepers']['seconds']} s "
-          f"(failed {f['sixteen_sleepers']['failed']})")
+        print(
+            f"{level['clients']:>11}  {level['jobs_per_s']:>6}  {level['p50']:>7}  "
+            f"{level['p90']:>7}  {level['p99']:>7}  {level['failed']:>6}"
+        )
+    print(
+        f"two sleepers: hello-world p50 {sleepers['p50']} ms  p90 {sleepers['p90']} ms "
+        f"(idle p50 {sleepers['idle_p50']} ms; failed {sleepers['failed']}, "
+        f"sleepers failed {sleepers['sleepers_failed']})"
+    )
+    print(
+        f"sixteen 1 s sleepers: all done in {f['sixteen_sleepers']['seconds']} s "
+        f"(failed {f['sixteen_sleepers']['failed']})"
+    )
     print("hello-world p50 against python start-up at the same pace:")
-    for key, name in (("idle_vs_paced_start", f"both {f['pause_s']} s apart"),
-                      ("back_to_back_vs_start", "both back to back")):
+    for key, name in (
+        ("idle_vs_paced_start", f"both {f['pause_s']} s apart"),
+        ("back_to_back_vs_start", "both back to back"),
+    ):
         t = f["same_pace"][key]
         print(f"  {name}: {t['value']} vs {t['limit']} ms (ratio {t['ratio']})")
     print("targets:")
-    names = {"latency": "idle hello-world p50 <= python start-up, same pace (ms)",
-             "throughput_c4": "jobs/s at concurrency 4 >= 1.5 per back-to-back start-up",
-             "two_sleepers": "p50 under two sleepers <= 1.5x idle p50 (ms)",
-             "sixteen_sleepers": "16 one-second sleepers done in < 3 s (ms)"}
+    names = {
+        "latency": "idle hello-world p50 <= python start-up, same pace (ms)",
+        "throughput_c4": "jobs/s at concurrency 4 >= 1.5 per back-to-back start-up",
+        "two_sleepers": "p50 under two sleepers <= 1.5x idle p50 (ms)",
+        "sixteen_sleepers": "16 one-second sleepers done in < 3 s (ms)",
+    }
     for key, name in names.items():
         t = targets[key]
-        print(f"  {verdict(t['pass'])}  {name}: {t['value']} vs {t['limit']} "
-              f"(ratio {t['ratio']})")
+        print(f"  {verdict(t['pass'])}  {name}: {t['value']} vs {t['limit']} (ratio {t['ratio']})")

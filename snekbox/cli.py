@@ -1,8 +1,8 @@
 """The `snekbox` command: serve the HTTP API, run code in the jail, or benchmark a server.
 
-    snekbox serve [GUNICORN OPTION...]      e.g. snekbox serve -b 127.0.0.1:9000
-    snekbox run CODE [ARG...]               the job's output, and its return code
-    snekbox bench [URL] [--json FILE]       speed figures of a running server
+snekbox serve [GUNICORN OPTION...]      e.g. snekbox serve -b 127.0.0.1:9000
+snekbox run CODE [ARG...]               the job's output, and its return code
+snekbox bench [URL] [--json FILE]       speed figures of a running server
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ GUNICORN_CONFIG = "python:snekbox.api.serving"
 
 def serve(gunicorn_options: list[str]) -> int:
     """Replace this process with gunicorn serving snekbox."""
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
-                              *gunicorn_options])
+    os.execv(
+        sys.executable, [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, *gunicorn_options]
+    )
 
 
 def run(code: str, args: list[str], runtime: str | None) -> int:
@@ -48,8 +49,9 @@ def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="snekbox", description=__doc__.split("\n")[0])
     sub = commands.add_subparsers(dest="command", required=True)
     serving = sub.add_parser("serve", help="serve the HTTP API with gunicorn (as root)")
-    serving.add_argument("gunicorn_options", nargs="*",
-                         help="passed to gunicorn, e.g. -b 127.0.0.1:9000")
+    serving.add_argument(
+        "gunicorn_options", nargs="*", help="passed to gunicorn, e.g. -b 127.0.0.1:9000"
+    )
     running = sub.add_parser("run", help="run code in the jail, without HTTP (as root)")
     running.add_argument("code", help="Python code, run as with `python -I -c CODE`")
     running.add_argument("args", nargs="*", help="more arguments, seen as sys.argv[1:]")
@@ -68,4 +70,5 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "run":
         return run(options.code, options.args, options.runtime)
     from snekbox import bench
+
     return bench.main(options.url, options.json)

@@ -88,20 +88,33 @@ class Unavailable(SnekboxError):
 ERRORS = {400: BadRequest, 401: Unauthorized, 413: TooLarge, 503: Unavailable}
 
 
-def eval_body(code: str | None = None, *, args: Iterable[str] | None = None,
-              files: Mapping[str, bytes] | None = None, stdin: str | None = None,
-              time: float | None = None, memory: int | None = None,
-              output: int | None = None, version: str | None = None,
-              executable_path: str | None = None) -> dict[str, Any]:
+def eval_body(
+    code: str | None = None,
+    *,
+    args: Iterable[str] | None = None,
+    files: Mapping[str, bytes] | None = None,
+    stdin: str | None = None,
+    time: float | None = None,
+    memory: int | None = None,
+    output: int | None = None,
+    version: str | None = None,
+    executable_path: str | None = None,
+) -> dict[str, Any]:
     """The JSON body of POST /eval; fields left as None are the server's defaults."""
-    limits = {name: value for name, value in
-              (("time", time), ("memory", memory), ("output", output)) if value is not None}
+    limits = {
+        name: value
+        for name, value in (("time", time), ("memory", memory), ("output", output))
+        if value is not None
+    }
     body: dict[str, Any] = {
         "input": code,
         "args": None if args is None else list(args),
-        "files": None if files is None else [
+        "files": None
+        if files is None
+        else [
             {"path": path, "content": base64.b64encode(content).decode("ascii")}
-            for path, content in files.items()],
+            for path, content in files.items()
+        ],
         "stdin": stdin,
         "limits": limits or None,
         "version": version,
@@ -113,12 +126,15 @@ def eval_body(code: str | None = None, *, args: Iterable[str] | None = None,
 def parse_result(response: httpx.Response) -> Result:
     document = response.json()
     return Result(
-        stdout=document["stdout"], returncode=document["returncode"],
-        status=document["status"], signal=document["signal"],
-        duration=document["duration"], truncated=document["truncated"],
-        files=tuple(File(f["path"], base64.b64decode(f["content"]))
-                    for f in document["files"]),
-        request_id=response.headers.get("X-Request-ID", ""))
+        stdout=document["stdout"],
+        returncode=document["returncode"],
+        status=document["status"],
+        signal=document["signal"],
+        duration=document["duration"],
+        truncated=document["truncated"],
+        files=tuple(File(f["path"], base64.b64decode(f["content"])) for f in document["files"]),
+        request_id=response.headers.get("X-Request-ID", ""),
+    )
 
 
 def parse_runtimes(response: httpx.Response) -> list[Runtime]:
@@ -134,8 +150,7 @@ def raise_for_error(response: httpx.Response) -> None:
         title, description = document["title"], document["description"]
     except (ValueError, KeyError, TypeError):
         title, description = response.reason_phrase, response.text[:500]
-    raise ERRORS.get(response.status_code, SnekboxError)(
-        response.status_code, title, description)
+    raise ERRORS.get(response.status_code, SnekboxError)(response.status_code, title, description)
 
 
 def retry_wait(response: httpx.Response, attempt: int, retries: int) -> float | None:
@@ -156,18 +171,26 @@ def _headers(token: str | None) -> dict[str, str]:
 class Client:
     """Synchronous: one connection pool to one snekbox."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None,
-                 timeout: float = 60.0, retries: int = 3):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+    ):
         self.retries = retries
         self.http = httpx.Client(base_url=url, headers=_headers(token), timeout=timeout)
 
-    def eval(self, code: str | None = None, *, request_id: str | None = None,
-             **fields: Any) -> Result:
+    def eval(
+        self, code: str | None = None, *, request_id: str | None = None, **fields: Any
+    ) -> Result:
         """Run `code` (or `args=[...]`) with the fields of eval_body; the result, or the
         error answer raised."""
         headers = {"X-Request-ID": request_id} if request_id else {}
-        return parse_result(self._send("POST", "/eval", json=eval_body(code, **fields),
-                                       headers=headers))
+        return parse_result(
+            self._send("POST", "/eval", json=eval_body(code, **fields), headers=headers)
+        )
 
     def runtimes(self) -> list[Runtime]:
         return parse_runtimes(self._send("GET", "/runtimes"))
@@ -200,16 +223,24 @@ class Client:
 class AsyncClient:
     """The same for asyncio."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None,
-                 timeout: float = 60.0, retries: int = 3):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+    ):
         self.retries = retries
         self.http = httpx.AsyncClient(base_url=url, headers=_headers(token), timeout=timeout)
 
-    async def eval(self, code: str | None = None, *, request_id: str | None = None,
-                   **fields: Any) -> Result:
+    async def eval(
+        self, code: str | None = None, *, request_id: str | None = None, **fields: Any
+    ) -> Result:
         headers = {"X-Request-ID": request_id} if request_id else {}
-        return parse_result(await self._send("POST", "/eval", json=eval_body(code, **fields),
-                                             headers=headers))
+        return parse_result(
+            await self._send("POST", "/eval", json=eval_body(code, **fields), headers=headers)
+        )
 
     async def runtimes(self) -> list[Runtime]:
         return parse_runtimes(await self._send("GET", "/runtimes"))

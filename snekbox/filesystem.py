@@ -45,9 +45,16 @@ def _check(result: int, what: str) -> None:
 
 
 def mount(source: str, target: Path, fstype: str | None, flags: int, data: str = "") -> None:
-    _check(_libc.mount(source.encode(), str(target).encode(),
-                       fstype.encode() if fstype else None, flags, data.encode()),
-           f"mount {source} on {target}")
+    _check(
+        _libc.mount(
+            source.encode(),
+            str(target).encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode(),
+        ),
+        f"mount {source} on {target}",
+    )
 
 
 def unmount(target: Path, lazily: bool = False) -> None:
@@ -62,8 +69,10 @@ def enter_private_namespaces() -> None:
 
     Call it from the main thread before any other thread or worker process is started.
     """
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC),
-           "unshare(CLONE_NEWNS | CLONE_NEWIPC): snekbox must run as root")
+    _check(
+        _libc.unshare(CLONE_NEWNS | CLONE_NEWIPC),
+        "unshare(CLONE_NEWNS | CLONE_NEWIPC): snekbox must run as root",
+    )
     # Private, not slave: no mount of another snekbox (say, the one that started this one)
     # propagates in, and none of ours propagates out.
     mount("none", Path("/"), None, MS_REC | MS_PRIVATE)
@@ -166,8 +175,13 @@ class RunHome:
     def __enter__(self) -> RunHome:
         self.path.mkdir(mode=0o755)
         try:
-            mount("snekbox-home", self.path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  f"size={self.size},uid={self.uid},gid={JOB_GID},mode=0755,nr_inodes=4096")
+            mount(
+                "snekbox-home",
+                self.path,
+                "tmpfs",
+                MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                f"size={self.size},uid={self.uid},gid={JOB_GID},mode=0755,nr_inodes=4096",
+            )
         except FilesystemError:
             self.path.rmdir()
             raise
@@ -186,11 +200,14 @@ class RunHome:
             try:
                 self._write(pure, file.content)
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
-                raise InputFileError(f"file path {file.path!r} is given twice or clashes "
-                                     "with another") from None
+                raise InputFileError(
+                    f"file path {file.path!r} is given twice or clashes with another"
+                ) from None
             except OSError as e:
-                raise InputFileError(f"cannot write {file.path!r}: {e.strerror}; the run's "
-                                     f"/home holds at most {self.size} bytes") from None
+                raise InputFileError(
+                    f"cannot write {file.path!r}: {e.strerror}; the run's "
+                    f"/home holds at most {self.size} bytes"
+                ) from None
             self._inputs[str(pure)] = file.content
 
     def _write(self, path: PurePosixPath, content: bytes) -> None:
@@ -225,7 +242,7 @@ class RunHome:
             directory, prefix = pending.pop()
             try:
                 with os.scandir(directory) as it:
-                    entries = sorted(it, key=lambda e: e.name)[:MAX_ENTRIES_SCANNED - scanned]
+                    entries = sorted(it, key=lambda e: e.name)[: MAX_ENTRIES_SCANNED - scanned]
             except OSError:
                 continue  # e.g. a path longer than PATH_MAX: skipped, like anything odd
             scanned += len(entries)

@@ -67,10 +67,14 @@ class Cgroups:
             swap = ["--cgroup_mem_swap_max", "0"]
         else:
             args = [
-                "--cgroup_mem_mount", str(self.root / "memory"),
-                "--cgroup_pids_mount", str(self.root / "pids"),
-                "--cgroup_mem_parent", PARENT,
-                "--cgroup_pids_parent", PARENT,
+                "--cgroup_mem_mount",
+                str(self.root / "memory"),
+                "--cgroup_pids_mount",
+                str(self.root / "pids"),
+                "--cgroup_mem_parent",
+                PARENT,
+                "--cgroup_pids_parent",
+                PARENT,
             ]
             swap = ["--cgroup_mem_memsw_max", str(memory)]
         args += ["--cgroup_mem_max", str(memory)]
@@ -102,8 +106,9 @@ def capacity(root: Path = CGROUP_ROOT) -> tuple[float, int]:
     quota = (root / "cpu.max").read_text().split() if (root / "cpu.max").exists() else []
     if len(quota) == 2 and quota[0].isdigit():
         cores = min(cores, int(quota[0]) / int(quota[1]))
-    v1_quota, v1_period = (_read_limit(root / "cpu" / f"cpu.cfs_{name}_us")
-                           for name in ("quota", "period"))
+    v1_quota, v1_period = (
+        _read_limit(root / "cpu" / f"cpu.cfs_{name}_us") for name in ("quota", "period")
+    )
     if v1_quota and v1_period:
         cores = min(cores, v1_quota / v1_period)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -128,16 +133,20 @@ def _write(path: Path, value: str) -> None:
     try:
         path.write_text(value)
     except OSError as e:
-        raise CgroupError(f"cannot write {value!r} to {path}: {e.strerror}; snekbox needs root "
-                          "and a writable cgroup tree (in Docker: --privileged)") from e
+        raise CgroupError(
+            f"cannot write {value!r} to {path}: {e.strerror}; snekbox needs root "
+            "and a writable cgroup tree (in Docker: --privileged)"
+        ) from e
 
 
 def _enable_controllers(cgroup: Path) -> None:
     wanted = {"memory", "pids"}
     available = set((cgroup / "cgroup.controllers").read_text().split())
     if not wanted <= available:
-        raise CgroupError(f"cgroup controllers {sorted(wanted - available)} are not available "
-                          f"in {cgroup}; enable them for snekbox's parent cgroup")
+        raise CgroupError(
+            f"cgroup controllers {sorted(wanted - available)} are not available "
+            f"in {cgroup}; enable them for snekbox's parent cgroup"
+        )
     enabled = set((cgroup / "cgroup.subtree_control").read_text().split())
     if not wanted <= enabled:
         _write(cgroup / "cgroup.subtree_control", " ".join("+" + c for c in wanted))

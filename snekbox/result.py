@@ -32,7 +32,8 @@ class FileAttachment:
         return {
             "path": self.path,
             "size": len(self.content),
-            "content": base64.b64encode(self.content).decode("ascii") if content is None
+            "content": base64.b64encode(self.content).decode("ascii")
+            if content is None
             else content,
         }
 

@@ -88,11 +88,11 @@ def _convert(name: str, raw: str, kind: type) -> object:
         return kind(raw)
     except ValueError:
         raise SettingsError(
-            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
+        ) from None
 
 
-def load(environ: Mapping[str, str] | None = None,
-         defaults_file: Path = DEFAULTS_FILE) -> Settings:
+def load(environ: Mapping[str, str] | None = None, defaults_file: Path = DEFAULTS_FILE) -> Settings:
     """Read the defaults file, then apply any SNEKBOX_<KEY> variable from `environ`."""
     variables = os.environ if environ is None else environ
     with open(defaults_file, "rb") as f:
@@ -102,20 +102,25 @@ def load(environ: Mapping[str, str] | None = None,
     missing = set(kinds) - set(values)
     if unknown or missing:
         raise SettingsError(
-            f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}")
+            f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}"
+        )
     for name, kind_name in kinds.items():
         kind = {"int": int, "float": float, "str": str}[kind_name]
         raw = variables.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
     if 0 < values["body_budget"] < BODY_BYTES_HELD * values["max_body_size"]:
-        raise SettingsError(f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "
-                            f"{BODY_BYTES_HELD} x "
-                            f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
-                            "request allowed could never be read (its bytes, its text and its "
-                            "parsed values are held)")
+        raise SettingsError(
+            f"{ENV_PREFIX}BODY_BUDGET={values['body_budget']} is under "
+            f"{BODY_BYTES_HELD} x "
+            f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
+            "request allowed could never be read (its bytes, its text and its "
+            "parsed values are held)"
+        )
     if values["max_reading"] < 1:
-        raise SettingsError(f"{ENV_PREFIX}MAX_READING={values['max_reading']}: at least one "
-                            "request must be read at a time")
+        raise SettingsError(
+            f"{ENV_PREFIX}MAX_READING={values['max_reading']}: at least one "
+            "request must be read at a time"
+        )
     return Settings(**values)
 
 

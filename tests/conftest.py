@@ -43,8 +43,9 @@ def request_document(code: str | None = None, **fields: object) -> dict:
     document: dict[str, object] = {"args": list(fields.pop("args", ("-c", code)))}
     if "files" in fields:
         files = fields.pop("files")
-        document["files"] = [{"path": path, "content": b64(content)}
-                             for path, content in files.items()]
+        document["files"] = [
+            {"path": path, "content": b64(content)} for path, content in files.items()
+        ]
     if isinstance(fields.get("stdin"), bytes):
         fields["stdin"] = fields["stdin"].decode()
     return {**document, **fields}
@@ -54,8 +55,10 @@ def request_document(code: str | None = None, **fields: object) -> dict:
 def run(jobs):
     """run(code, **request fields) -> EvalResult, through the request boundary and the jobs
     layer, without HTTP."""
+
     def run(code: str | None = None, **fields: object) -> EvalResult:
         return jobs.run(jobs.requests.parse(request_document(code, **fields)))
+
     return run
 
 
@@ -65,8 +68,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str] | None = None,
-                 wait_healthy: bool = True) -> tuple[subprocess.Popen, Client]:
+def start_server(
+    env: dict[str, str] | None = None, wait_healthy: bool = True
+) -> tuple[subprocess.Popen, Client]:
     """A real gunicorn serving snekbox on a free loopback port, once /health answers
     (or, without `wait_healthy`, once it answers at all)."""
     port = free_port()
@@ -75,8 +79,12 @@ def start_server(env: dict[str, str] | None = None,
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "snekbox", "serve", "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT, env={**os.environ, SECRET_VARIABLE: SECRET_VALUE, **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        cwd=ROOT,
+        env={**os.environ, SECRET_VARIABLE: SECRET_VALUE, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
     proc.log = log
     client = Client("127.0.0.1", port)
     deadline = time.monotonic() + 30
@@ -156,8 +164,11 @@ def leftovers(mounts_file: str = "/proc/self/mounts") -> list[str]:
     Other test sessions may be running jobs meanwhile: a cgroup counts only if it stays
     empty of processes (nsjail removes its own at once), an nsjail only if it is ours.
     """
-    found = [line for line in Path(mounts_file).read_text().splitlines()
-             if "snekbox-home" in line or "/runs/" in line.split()[1]]
+    found = [
+        line
+        for line in Path(mounts_file).read_text().splitlines()
+        if "snekbox-home" in line or "/runs/" in line.split()[1]
+    ]
     idle = _idle_run_cgroups()
     time.sleep(1)
     found += sorted(idle & _idle_run_cgroups())
@@ -171,6 +182,9 @@ def nothing_left_behind():
     yield
     assert leftovers() == []
     assert leftovers("/proc/1/mounts") == []
-    orphaned = [name for name in os.listdir("/tmp") if name.startswith("snekbox-metrics-")
-                and not Path(f"/proc/{name.split('-')[2]}").exists()]
+    orphaned = [
+        name
+        for name in os.listdir("/tmp")
+        if name.startswith("snekbox-metrics-") and not Path(f"/proc/{name.split('-')[2]}").exists()
+    ]
     assert orphaned == []

@@ -26,8 +26,13 @@ class Client:
     def __init__(self, host: str, port: int, timeout: float = 60):
         self.host, self.port, self.timeout = host, port, timeout
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -37,8 +42,12 @@ class Client:
             conn.close()
 
     def post(self, path: str, document: object, headers: dict[str, str] | None = None) -> Response:
-        return self.request("POST", path, json.dumps(document).encode(),
-                            {"Content-Type": "application/json", **(headers or {})})
+        return self.request(
+            "POST",
+            path,
+            json.dumps(document).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )
 
     def eval(self, **document: object) -> dict:
         """POST /eval and return the JSON of a 200 answer (fails the test otherwise)."""

@@ -27,8 +27,8 @@ ELSEWHERE = {
     "scripts/setup": "by scripts/test, CI's first step",
     "scripts/test": "by CI (.ci/run)",
     "scripts/serve": "here, by test_the_quick_start_serves; with SNEKBOX_RUNTIMES and "
-                     "SNEKBOX_PACKAGES set, by tests/api/test_features.py and "
-                     "tests/security/test_syscall_corpus.py",
+    "SNEKBOX_PACKAGES set, by tests/api/test_features.py and "
+    "tests/security/test_syscall_corpus.py",
     "scripts/cgroup2-check": "by CI (.ci/run)",
     "scripts/docker-smoke": "by CI (.ci/run)",
     "scripts/soak": "by tests/security/test_soak.py (--short)",
@@ -109,8 +109,12 @@ def matches(sample: str, answer: dict) -> None:
 
 @pytest.mark.parametrize("command,sample", CURL, ids=[c.split("\n")[0][:60] for c, _ in CURL])
 def test_curl_examples_answer_as_shown(served, command, sample):
-    done = subprocess.run(["bash", "-c", command.replace("localhost:8060", served)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-c", command.replace("localhost:8060", served)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert sample, f"show what {command!r} answers"
@@ -120,8 +124,9 @@ def test_curl_examples_answer_as_shown(served, command, sample):
 def test_sample_answers_of_other_endpoints(served):
     """The ```json blocks: GET /runtimes as a default install answers it."""
     [runtimes] = re.findall(r"```json\n(.*?)```", README, re.S)
-    done = subprocess.run(["curl", "-s", f"{served}/runtimes"], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        ["curl", "-s", f"{served}/runtimes"], capture_output=True, text=True, timeout=60, check=True
+    )
     shown, answer = json.loads(runtimes), json.loads(done.stdout)
     assert [r["name"] for r in shown["runtimes"]] == [r["name"] for r in answer["runtimes"]]
     for shown_runtime, runtime in zip(shown["runtimes"], answer["runtimes"], strict=True):
@@ -135,8 +140,9 @@ def test_the_shell_examples_that_run_code_in_the_jail():
         if program(command) not in ("nsjpy", "snekbox run"):
             continue
         script = f"set -H\nshopt -s expand_aliases\n. {ROOT}/scripts/.profile\n{command}\n"
-        done = subprocess.run(["bash", "-c", script], cwd="/", capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            ["bash", "-c", script], cwd="/", capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, (command, done.stderr)
         if sample:
             assert done.stdout == sample + "\n"
@@ -149,14 +155,19 @@ def test_the_quick_start_serves(tmp_path: Path):
     command = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", serve.split("#")[0])
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen(["bash", "-c", "exec " + command.strip().rstrip("&")],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "-c", "exec " + command.strip().rstrip("&")],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            done = subprocess.run(["curl", "-s", f"127.0.0.1:{port}/health"],
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                ["curl", "-s", f"127.0.0.1:{port}/health"], capture_output=True, text=True
+            )
             if '"status": "ok"' in done.stdout:
                 break
             assert proc.poll() is None, log.read_text()[-2000:]

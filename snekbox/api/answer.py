@@ -64,7 +64,7 @@ class Answer:
         character past U+FFFF)."""
         self._frame.write(b'{"stdout": "')
         for i in range(0, len(stdout), OUTPUT_SLICE):
-            self._frame.write(_ENCODER.encode(stdout[i:i + OUTPUT_SLICE])[1:-1].encode())
+            self._frame.write(_ENCODER.encode(stdout[i : i + OUTPUT_SLICE])[1:-1].encode())
         self._frame.write(b'", ')
 
     def __iter__(self) -> Iterator[bytes]:
@@ -79,7 +79,7 @@ class Answer:
         for offset, content in [*self._holes, (self._end, b"")]:
             yield from self._frame_between(start, offset)
             for i in range(0, len(content), PIECE):
-                yield base64.b64encode(content[i:i + PIECE])
+                yield base64.b64encode(content[i : i + PIECE])
             start = offset
 
     def _frame_between(self, start: int, end: int) -> Iterator[bytes]:

@@ -29,27 +29,31 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     resp.media = {"title": error.title, "description": description or error.title}
 
 
-def refuse_bad_request(req: falcon.Request, resp: falcon.Response, error: Exception,
-                       params: dict) -> None:
+def refuse_bad_request(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict
+) -> None:
     if isinstance(error, RequestTooLarge):
         raise falcon.HTTPContentTooLarge(title=error.title, description=str(error))
     title = error.title if isinstance(error, RequestError) else "Invalid request"
     raise falcon.HTTPBadRequest(title=title, description=str(error))
 
 
-def refuse_when_busy(req: falcon.Request, resp: falcon.Response, error: Exception,
-                     params: dict) -> None:
+def refuse_when_busy(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict
+) -> None:
     """503 with Retry-After: no job slot, or no room for the body, is free just now. A
     body that could never fit is a 413. The rest of a body still arriving is read first,
     so that its client gets this answer rather than a reset connection."""
     if isinstance(error, BudgetExhausted):
         body.discard(req)
     if isinstance(error, Unaffordable):
-        raise falcon.HTTPContentTooLarge(title="Request too large in memory",
-                                         description=str(error))
+        raise falcon.HTTPContentTooLarge(
+            title="Request too large in memory", description=str(error)
+        )
     title = "Too many jobs" if isinstance(error, Overloaded) else "Too many large requests"
     raise falcon.HTTPServiceUnavailable(
-        title=title, description=f"try again shortly: {error}", retry_after=RETRY_AFTER_SECONDS)
+        title=title, description=f"try again shortly: {error}", retry_after=RETRY_AFTER_SECONDS
+    )
 
 
 def load_tokens(settings: Settings) -> list[str]:

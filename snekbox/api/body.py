@@ -34,7 +34,8 @@ def check_headers(req: falcon.Request, max_size: int) -> None:
         raise falcon.HTTPUnsupportedMediaType(
             title="Unsupported media type",
             description=f"send the body as JSON with 'Content-Type: application/json', "
-                        f"not {content_type or 'no content type'!r}")
+            f"not {content_type or 'no content type'!r}",
+        )
     if req.content_length is not None and req.content_length > max_size:
         raise _too_large(max_size)
 
@@ -46,9 +47,12 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
     try:
         raw = _read_held(_body_stream(req), max_size, hold)
     except TimeoutError as e:  # the client was too slow (see snekbox/api/worker.py)
-        raise falcon.HTTPError(falcon.HTTP_408, title="Request body too slow",
-                               description=f"the body was not read: {e}",
-                               headers={"Connection": "close"}) from e
+        raise falcon.HTTPError(
+            falcon.HTTP_408,
+            title="Request body too slow",
+            description=f"the body was not read: {e}",
+            headers={"Connection": "close"},
+        ) from e
     except (OSError, ParseException) as e:  # a malformed chunked body, or a client gone
         raise bad_request(f"the body could not be read: {e}") from e
     request_read()  # the client is no longer waited on (snekbox/api/worker.py)
@@ -64,8 +68,9 @@ def read_json(req: falcon.Request, max_size: int, shape: Shape, hold: Hold) -> o
         return json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as e:
         description = f"the body is not valid JSON: {e}"
-        raise falcon.HTTPBadRequest(title="Invalid JSON",
-                                    description=description[:MAX_ERROR_LENGTH]) from None
+        raise falcon.HTTPBadRequest(
+            title="Invalid JSON", description=description[:MAX_ERROR_LENGTH]
+        ) from None
 
 
 def _body_stream(req: falcon.Request) -> typing.Any:  # falcon's stream types vary
@@ -118,7 +123,8 @@ def _too_complex(found: str, most: int) -> falcon.HTTPContentTooLarge:
     return falcon.HTTPContentTooLarge(
         title="Request body too complex",
         description=f"the body holds {found}, more than a valid request can ({most}): "
-                    "too many JSON values")
+        "too many JSON values",
+    )
 
 
 def _refuse_constant(name: str) -> None:
@@ -130,9 +136,11 @@ def _refuse_constant(name: str) -> None:
 def _too_large(max_size: int) -> falcon.HTTPContentTooLarge:
     return falcon.HTTPContentTooLarge(
         title="Request body too large",
-        description=f"the body may hold at most {max_size} bytes (SNEKBOX_MAX_BODY_SIZE)")
+        description=f"the body may hold at most {max_size} bytes (SNEKBOX_MAX_BODY_SIZE)",
+    )
 
 
 def bad_request(description: str) -> falcon.HTTPBadRequest:
-    return falcon.HTTPBadRequest(title="Invalid request",
-                                 description=description[:MAX_ERROR_LENGTH])
+    return falcon.HTTPBadRequest(
+        title="Invalid request", description=description[:MAX_ERROR_LENGTH]
+    )

@@ -41,8 +41,10 @@ class BodyBudget:
         """Hold `size` bytes more (less, if negative); BudgetExhausted if they are not free."""
         with self._lock:
             if size > 0 and self._held + size > self.capacity:
-                raise BudgetExhausted(f"{self._held} of {self.capacity} bytes of request bodies "
-                                      "are held by other requests (SNEKBOX_BODY_BUDGET)")
+                raise BudgetExhausted(
+                    f"{self._held} of {self.capacity} bytes of request bodies "
+                    "are held by other requests (SNEKBOX_BODY_BUDGET)"
+                )
             self._held += size
 
 
@@ -59,8 +61,10 @@ class Hold:
         when the request would need more than the whole budget."""
         counted = max(self.used + size - FREE_BYTES, 0) - self.size
         if self.size + counted > self._budget.capacity:
-            raise Unaffordable(f"the request needs more than the {self._budget.capacity} bytes "
-                               "a worker holds for request bodies (SNEKBOX_BODY_BUDGET)")
+            raise Unaffordable(
+                f"the request needs more than the {self._budget.capacity} bytes "
+                "a worker holds for request bodies (SNEKBOX_BODY_BUDGET)"
+            )
         self._budget.change(counted)
         self.used += size
         self.size += counted

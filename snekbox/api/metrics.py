@@ -12,15 +12,18 @@ import falcon
 import prometheus_client
 from prometheus_client import multiprocess
 
-JOBS = prometheus_client.Counter("snekbox_jobs_total", "Jobs run, by how they ended",
-                                 ["status"])
+JOBS = prometheus_client.Counter("snekbox_jobs_total", "Jobs run, by how they ended", ["status"])
 DURATION = prometheus_client.Histogram(
-    "snekbox_job_duration_seconds", "Wall-clock seconds of each job",
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-IN_FLIGHT = prometheus_client.Gauge("snekbox_jobs_in_flight", "Jobs running or waiting now",
-                                    multiprocess_mode="livesum")
-REJECTED = prometheus_client.Counter("snekbox_requests_rejected_total",
-                                     "Requests refused, by HTTP status", ["code"])
+    "snekbox_job_duration_seconds",
+    "Wall-clock seconds of each job",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+IN_FLIGHT = prometheus_client.Gauge(
+    "snekbox_jobs_in_flight", "Jobs running or waiting now", multiprocess_mode="livesum"
+)
+REJECTED = prometheus_client.Counter(
+    "snekbox_requests_rejected_total", "Requests refused, by HTTP status", ["code"]
+)
 
 
 class MetricsResource:

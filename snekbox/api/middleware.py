@@ -43,15 +43,18 @@ class BearerAuth:
             matched |= hmac.compare_digest(given, known)
         if scheme.lower() != "bearer" or not matched:
             raise falcon.HTTPUnauthorized(
-                title="Unauthorized", description="send 'Authorization: Bearer <token>'",
-                challenges=["Bearer"])
+                title="Unauthorized",
+                description="send 'Authorization: Bearer <token>'",
+                challenges=["Bearer"],
+            )
 
 
 class JobLog:
     """One JSON log line per job, and the request counters for /metrics."""
 
-    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object,
-                         req_succeeded: bool) -> None:
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
         code = int(resp.status.split()[0]) if isinstance(resp.status, str) else int(resp.status)
         if code >= 400:
             metrics.REJECTED.labels(code=str(code)).inc()
@@ -60,8 +63,16 @@ class JobLog:
             return
         metrics.JOBS.labels(status=result.status.value).inc()
         metrics.DURATION.observe(result.duration)
-        log.info(json.dumps({
-            "event": "job", "request_id": req.context.request_id, "status": result.status.value,
-            "returncode": result.returncode, "duration": round(result.duration, 4),
-            "truncated": result.truncated, "files": len(result.files),
-        }))
+        log.info(
+            json.dumps(
+                {
+                    "event": "job",
+                    "request_id": req.context.request_id,
+                    "status": result.status.value,
+                    "returncode": result.returncode,
+                    "duration": round(result.duration, 4),
+                    "truncated": result.truncated,
+                    "files": len(result.files),
+                }
+            )
+        )

@@ -13,14 +13,19 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-REASONS = {400: "Invalid request", 401: "Missing or wrong bearer token",
-           413: "Body or stdin too large", 415: "Body is not JSON",
-           503: "No job slot free; retry after Retry-After seconds"}
+REASONS = {
+    400: "Invalid request",
+    401: "Missing or wrong bearer token",
+    413: "Body or stdin too large",
+    415: "Body is not JSON",
+    503: "No job slot free; retry after Retry-After seconds",
+}
 
 
 def _errors(*codes: int) -> dict:
-    return {str(code): _json({"$ref": "#/components/schemas/Error"}, REASONS[code])
-            for code in codes}
+    return {
+        str(code): _json({"$ref": "#/components/schemas/Error"}, REASONS[code]) for code in codes
+    }
 
 
 def document(settings: Settings, authenticated: bool) -> dict:
@@ -29,41 +34,69 @@ def document(settings: Settings, authenticated: bool) -> dict:
     auth_errors = (401,) if authenticated else ()
     return {
         "openapi": "3.1.0",
-        "info": {"title": "snekbox", "version": "1.0.0",
-                 "description": "Runs untrusted Python code in NsJail and returns the result."},
+        "info": {
+            "title": "snekbox",
+            "version": "1.0.0",
+            "description": "Runs untrusted Python code in NsJail and returns the result.",
+        },
         "paths": {
-            "/eval": {"post": {
-                "summary": "Run Python code in a fresh jail",
-                "security": security,
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": request.schema(settings)}}},
-                "responses": {"200": _json(schemas.EVAL_RESPONSE, "How the job ended"),
-                              **_errors(400, 413, 415, 503, *auth_errors)},
-            }},
-            "/runtimes": {"get": {
-                "summary": "The interpreters a job can ask for",
-                "security": security,
-                "responses": {"200": _json(schemas.RUNTIMES_RESPONSE, "Runtimes"),
-                              **_errors(*auth_errors)},
-            }},
-            "/health": {"get": {
-                "summary": "Whether a real job ran recently",
-                "security": [],
-                "responses": {"200": _json(schemas.HEALTH_RESPONSE, "Healthy"),
-                              "503": _json(schemas.HEALTH_RESPONSE, "Cannot run jobs")},
-            }},
-            "/openapi.json": {"get": {
-                "summary": "This document",
-                "security": security,
-                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"),
-                              **_errors(*auth_errors)},
-            }},
-            "/metrics": {"get": {
-                "summary": "Prometheus metrics",
-                "security": security,
-                "responses": {"200": {"description": "Prometheus text format", "content": {
-                    "text/plain": {"schema": {"type": "string"}}}}, **_errors(*auth_errors)},
-            }},
+            "/eval": {
+                "post": {
+                    "summary": "Run Python code in a fresh jail",
+                    "security": security,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": request.schema(settings)}},
+                    },
+                    "responses": {
+                        "200": _json(schemas.EVAL_RESPONSE, "How the job ended"),
+                        **_errors(400, 413, 415, 503, *auth_errors),
+                    },
+                }
+            },
+            "/runtimes": {
+                "get": {
+                    "summary": "The interpreters a job can ask for",
+                    "security": security,
+                    "responses": {
+                        "200": _json(schemas.RUNTIMES_RESPONSE, "Runtimes"),
+                        **_errors(*auth_errors),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Whether a real job ran recently",
+                    "security": [],
+                    "responses": {
+                        "200": _json(schemas.HEALTH_RESPONSE, "Healthy"),
+                        "503": _json(schemas.HEALTH_RESPONSE, "Cannot run jobs"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": security,
+                    "responses": {
+                        "200": _json({"type": "object"}, "OpenAPI 3.1"),
+                        **_errors(*auth_errors),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "security": security,
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(*auth_errors),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {"Error": schemas.ERROR},

@@ -19,9 +19,11 @@ EVAL_RESPONSE = {
     "required": ["stdout", "returncode", "files", "status", "signal", "duration", "truncated"],
     "properties": {
         "stdout": {"type": "string", "description": "stdout and stderr, merged in order."},
-        "returncode": {"type": ["integer", "null"],
-                       "description": "Exit code; 128+N for signal N; 255 when nsjail "
-                                      "failed; null when the job could not run at all."},
+        "returncode": {
+            "type": ["integer", "null"],
+            "description": "Exit code; 128+N for signal N; 255 when nsjail "
+            "failed; null when the job could not run at all.",
+        },
         "status": {"enum": STATUSES},
         "signal": {"type": ["string", "null"], "description": "e.g. SIGKILL."},
         "duration": {"type": "number", "description": "Wall-clock seconds of the job."},
@@ -64,6 +66,9 @@ RUNTIMES_RESPONSE = {
 HEALTH_RESPONSE = {
     "type": "object",
     "required": ["status"],
-    "properties": {"status": {"enum": ["ok", "unavailable"]},
-                   "checked_at": {"type": "number"}, "detail": {"type": "string"}},
+    "properties": {
+        "status": {"enum": ["ok", "unavailable"]},
+        "checked_at": {"type": "number"},
+        "detail": {"type": "string"},
+    },
 }

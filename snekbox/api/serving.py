@@ -29,6 +29,7 @@ if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         if os.getpid() == _master:  # workers inherit this hook; only the master cleans up
             shutil.rmtree(_metrics_dir, ignore_errors=True)
 
+
 wsgi_app = "snekbox.api.wsgi:app"
 bind = "0.0.0.0:8060"
 preload_app = True
@@ -58,6 +59,7 @@ def child_exit(server: Arbiter, worker: Worker) -> None:
     from prometheus_client import multiprocess
 
     from snekbox.jail import reclaim_runs_of
+
     multiprocess.mark_process_dead(worker.pid)
     reclaim_runs_of(_settings, worker.pid)
 
@@ -65,9 +67,11 @@ def child_exit(server: Arbiter, worker: Worker) -> None:
 def post_worker_init(worker: Worker) -> None:
     """Each worker keeps warm jails of its own, started after the fork."""
     from snekbox.api import wsgi
+
     wsgi.jobs.start_pool()
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
     from snekbox.api import wsgi
+
     wsgi.jobs.close()

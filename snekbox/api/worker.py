@@ -116,8 +116,15 @@ class DeadlineReader:
 class Conn(TConn):
     """gthread's connection, read through a DeadlineReader."""
 
-    def __init__(self, cfg: object, sock: socket.socket, client: object, server: object,
-                 seconds: float, linger: typing.Callable[[Conn], None]):
+    def __init__(
+        self,
+        cfg: object,
+        sock: socket.socket,
+        client: object,
+        server: object,
+        seconds: float,
+        linger: typing.Callable[[Conn], None],
+    ):
         super().__init__(cfg, sock, client, server)
         self.since: float | None = time.monotonic()  # accepted: the first deadline counts from here
         self.reader = DeadlineReader(sock, seconds)
@@ -182,8 +189,9 @@ class DeadlineThreadWorker(ThreadWorker):
                 return
             raise
         self.nr_conns += 1
-        conn = Conn(self.cfg, sock, client, listener.getsockname(), self.request_timeout,
-                    self._linger)
+        conn = Conn(
+            self.cfg, sock, client, listener.getsockname(), self.request_timeout, self._linger
+        )
         self._silent[conn] = None
         self.poller.register(sock, selectors.EVENT_READ, functools.partial(self._first_bytes, conn))
         if self.nr_conns >= self.worker_connections:
@@ -214,7 +222,8 @@ class DeadlineThreadWorker(ThreadWorker):
                 if not queued.cancel():  # cancelled if still queued, else on a thread
                     oldest.reader.cut()
         future.add_done_callback(
-            lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+            lambda fut: self.method_queue.defer(self.finish_request, conn, fut)
+        )
 
     def _request_read(self, conn: Conn) -> None:
         with self._reading_lock:
@@ -236,8 +245,9 @@ class DeadlineThreadWorker(ThreadWorker):
         try:
             conn.sock.shutdown(socket.SHUT_WR)
             conn.sock.setblocking(False)
-            self.poller.register(conn.sock, selectors.EVENT_READ,
-                                 functools.partial(self._drain, conn))
+            self.poller.register(
+                conn.sock, selectors.EVENT_READ, functools.partial(self._drain, conn)
+            )
         except (OSError, ValueError, KeyError):
             TConn.close(conn)
             return
@@ -283,8 +293,9 @@ class DeadlineThreadWorker(ThreadWorker):
             self.log.info("dropped %s, too slow to take its answer: %s", conn.client, e)
             raise StopIteration() from None  # gthread then closes the connection
 
-    def handle_error(self, req: object, client: socket.socket, addr: object,
-                     exc: BaseException) -> None:
+    def handle_error(
+        self, req: object, client: socket.socket, addr: object, exc: BaseException
+    ) -> None:
         """As gunicorn's, but an unknown transfer coding is a 400, not a 501: a 5xx says
         the server failed (RFC 9112 only suggests 501), and no coding but chunked is ever
         meant to reach snekbox."""

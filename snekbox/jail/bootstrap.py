@@ -72,6 +72,10 @@ def serves(args: tuple[str, ...], files: tuple[InputFile, ...]) -> bool:
     if len(args) >= 2 and args[0] == "-c":
         return True
     script = next((f.content for f in files if args and f.path == args[0]), None)
-    return (script is not None and args[0].endswith(".py") and not args[0].startswith("-")
-            and script[:2] != importlib.util.MAGIC_NUMBER[:2]
-            and not zipfile.is_zipfile(BytesIO(script)))
+    return (
+        script is not None
+        and args[0].endswith(".py")
+        and not args[0].startswith("-")
+        and script[:2] != importlib.util.MAGIC_NUMBER[:2]
+        and not zipfile.is_zipfile(BytesIO(script))
+    )

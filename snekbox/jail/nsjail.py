@@ -41,9 +41,17 @@ class NsJail:
     """nsjail with `config` plus the per-run flags added here, and what runs share: the
     cgroups, the work directory, the uid range, the runtimes' views, the limits of /home."""
 
-    def __init__(self, binary: str, config: Path, cgroups: Cgroups, workdir: WorkDir,
-                 uids: UidRange, runtimes: dict[str, Runtime], tmpfs_size: int,
-                 max_output_files: int):
+    def __init__(
+        self,
+        binary: str,
+        config: Path,
+        cgroups: Cgroups,
+        workdir: WorkDir,
+        uids: UidRange,
+        runtimes: dict[str, Runtime],
+        tmpfs_size: int,
+        max_output_files: int,
+    ):
         self.binary = binary
         self.config = config
         self.cgroups = cgroups
@@ -54,21 +62,41 @@ class NsJail:
         self.max_output_files = max_output_files
         self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
 
-    def command(self, runtime: Runtime, memory: int, backstop: int, uid: int, home: Path,
-                log_fd: int, python_args: tuple[str, ...],
-                pass_fds: tuple[int, ...] = ()) -> list[str]:
+    def command(
+        self,
+        runtime: Runtime,
+        memory: int,
+        backstop: int,
+        uid: int,
+        home: Path,
+        log_fd: int,
+        python_args: tuple[str, ...],
+        pass_fds: tuple[int, ...] = (),
+    ) -> list[str]:
         """nsjail running `runtime` with `python_args` after its flags as host `uid`,
         within `memory` bytes, killed `backstop` seconds after it started, keeping
         `pass_fds` open for the job."""
         return [
-            self.binary, "--config", str(self.config), "--log_fd", str(log_fd),
-            "--time_limit", str(backstop), "--user", f"{INSIDE_UID}:{uid}:1",
+            self.binary,
+            "--config",
+            str(self.config),
+            "--log_fd",
+            str(log_fd),
+            "--time_limit",
+            str(backstop),
+            "--user",
+            f"{INSIDE_UID}:{uid}:1",
             *self.cgroups.nsjail_args(memory),
-            "--bindmount", f"{home}:/home",
-            "--bindmount_ro", f"{self._views[runtime.name]}:{runtime.jail_prefix}",
+            "--bindmount",
+            f"{home}:/home",
+            "--bindmount_ro",
+            f"{self._views[runtime.name]}:{runtime.jail_prefix}",
             *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
             *(f"--pass_fd={fd}" for fd in pass_fds),
-            "--", runtime.executable_path, *PYTHON_FLAGS, *python_args,
+            "--",
+            runtime.executable_path,
+            *PYTHON_FLAGS,
+            *python_args,
         ]
 
     def run(self, spec: RunSpec) -> EvalResult:
@@ -76,8 +104,7 @@ class NsJail:
         with Run(self) as run:
             run.load(spec)
             # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
-            run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1,
-                      spec.args)
+            run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1, spec.args)
             return run.finish(spec)
 
 

@@ -46,20 +46,25 @@ def memfd(name: str, data: bytes = b"") -> int:
     return fd
 
 
-def start(argv: list[str], stdin_fd: int, log_fd: int,
-          pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+def start(
+    argv: list[str], stdin_fd: int, log_fd: int, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen:
     """Start nsjail with its output (stdout and stderr merged) on a pipe to this process.
 
     In a session of its own: a signal meant for the service's process group (Ctrl-C, a
     supervisor's SIGTERM) must not reach nsjail and be mistaken for the job's fate.
     """
-    return subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, pass_fds=(log_fd, *pass_fds),
-                            start_new_session=True)
+    return subprocess.Popen(
+        argv,
+        stdin=stdin_fd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=(log_fd, *pass_fds),
+        start_new_session=True,
+    )
 
 
-def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
-              output_limit: int) -> Outcome:
+def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float, output_limit: int) -> Outcome:
     """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
     at either limit; the time limit counts from now."""
     began = time.monotonic()
@@ -79,8 +84,14 @@ def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float,
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
-    return Outcome(output=output[:output_limit], truncated=len(output) > output_limit,
-                   stopped=stopped, exit_code=proc.returncode, log=log, duration=duration)
+    return Outcome(
+        output=output[:output_limit],
+        truncated=len(output) > output_limit,
+        stopped=stopped,
+        exit_code=proc.returncode,
+        log=log,
+        duration=duration,
+    )
 
 
 def _output(proc: subprocess.Popen) -> typing.IO[bytes]:
@@ -135,9 +146,11 @@ def kill_processes_of(uid: int, within: float = STOP_GRACE) -> bool:
 
 def processes_running_as(uids: range) -> list[int]:
     """Pids of the processes whose real, effective, saved or filesystem uid is in `uids`."""
+
     def matches(status: bytes) -> bool:
         ids = next((line for line in status.splitlines() if line.startswith(b"Uid:")), b"")
         return any(int(id_) in uids for id_ in ids.split()[1:])
+
     return _processes_whose("status", matches)
 
 

@@ -52,8 +52,11 @@ def result(outcome: process.Outcome, files: tuple[FileAttachment, ...]) -> EvalR
         log.error("nsjail failed (exit %s): %s", outcome.exit_code, outcome.log[-2000:])
     elif _SECCOMP_VIOLATION in outcome.log:
         # A forbidden system call: worth an operator's eye, as it is a probe of the kernel.
-        log.warning("a job was killed by the seccomp policy after %.2f s (returncode %s)",
-                    outcome.duration, returncode)
+        log.warning(
+            "a job was killed by the seccomp policy after %.2f s (returncode %s)",
+            outcome.duration,
+            returncode,
+        )
     return EvalResult(
         stdout=outcome.output.decode("utf-8", "replace"),
         returncode=returncode,
@@ -96,11 +99,25 @@ class Run:
         if spec.stdin:
             os.pwrite(self.stdin_fd, spec.stdin, 0)
 
-    def start(self, runtime: Runtime, memory: int, backstop: int,
-              python_args: tuple[str, ...], pass_fds: tuple[int, ...] = ()) -> None:
+    def start(
+        self,
+        runtime: Runtime,
+        memory: int,
+        backstop: int,
+        python_args: tuple[str, ...],
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         """Start nsjail (see NsJail.command), keeping `pass_fds` open for the job."""
-        argv = self.jail.command(runtime, memory, backstop, self.lease.uid, self.home.path,
-                                 self.log_fd, python_args, pass_fds)
+        argv = self.jail.command(
+            runtime,
+            memory,
+            backstop,
+            self.lease.uid,
+            self.home.path,
+            self.log_fd,
+            python_args,
+            pass_fds,
+        )
         # nsjail keeps the lease's descriptor (its job does not), so the uid stays leased
         # for as long as nsjail lives.
         self.proc = process.start(argv, self.stdin_fd, self.log_fd, (*pass_fds, self.lease.fd))

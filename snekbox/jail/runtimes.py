@@ -20,8 +20,10 @@ from snekbox.filesystem import WorkDir, bind_readonly
 
 JAIL_ROOT = PurePosixPath("/snekbin/python")
 DEFAULT_NAME = "default"
-_PROBE = ("import sys, platform; print(sys.base_prefix); print(platform.python_version()); "
-          "print('%d.%d' % sys.version_info[:2])")
+_PROBE = (
+    "import sys, platform; print(sys.base_prefix); print(platform.python_version()); "
+    "print('%d.%d' % sys.version_info[:2])"
+)
 
 
 class RuntimeConfigError(ValueError):
@@ -69,7 +71,8 @@ class Runtime:
         bind_readonly(self.executable, view / "bin" / "python")
         home = self.jail_prefix / ".base" / self.executable.parent.relative_to(self.prefix)
         (view / "pyvenv.cfg").write_text(
-            f"home = {home}\ninclude-system-site-packages = false\nversion = {self.version}\n")
+            f"home = {home}\ninclude-system-site-packages = false\nversion = {self.version}\n"
+        )
         paths = ["/home"]
         if self.packages:
             (view / "packages").mkdir()
@@ -85,15 +88,15 @@ def probe(name: str, executable: str) -> Runtime:
     """Ask an interpreter for its prefix and version, so its whole prefix can be mounted."""
     real = Path(os.path.realpath(executable))
     try:
-        out = subprocess.run([str(real), "-I", "-c", _PROBE], capture_output=True, text=True,
-                             timeout=30, check=True).stdout.split()
+        out = subprocess.run(
+            [str(real), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.split()
     except (OSError, subprocess.SubprocessError) as e:
         raise RuntimeConfigError(f"runtime {name!r}: cannot run {executable}: {e}") from e
     prefix = Path(os.path.realpath(out[0]))
     if not real.is_relative_to(prefix):
         raise RuntimeConfigError(f"runtime {name!r}: {real} is not under its prefix {prefix}")
-    return Runtime(name=name, executable=real, prefix=prefix, version=out[1],
-                   short_version=out[2])
+    return Runtime(name=name, executable=real, prefix=prefix, version=out[1], short_version=out[2])
 
 
 def parse_spec(spec: str, value: str = "EXECUTABLE") -> dict[str, str]:

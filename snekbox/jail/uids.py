@@ -68,8 +68,10 @@ class UidRange:
                 os.close(fd)
                 continue
             return UidLease(uid, fd)
-        raise NoFreeUid(f"all {self.count} job uids from {self.first} are in use by live jails; "
-                        "raise SNEKBOX_JOB_UID_COUNT")
+        raise NoFreeUid(
+            f"all {self.count} job uids from {self.first} are in use by live jails; "
+            "raise SNEKBOX_JOB_UID_COUNT"
+        )
 
 
 def clashes(first: int, count: int, accounts: Iterable[tuple[str, int]]) -> list[str]:

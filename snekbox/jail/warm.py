@@ -40,8 +40,13 @@ class WarmJail(Run):
         try:
             job_fd, self.pipe = os.pipe()
             try:
-                self.start(runtime, memory, math.ceil(MAX_WAIT + max_time) + 1,
-                           ("-c", bootstrap.SOURCE, str(job_fd)), pass_fds=(job_fd,))
+                self.start(
+                    runtime,
+                    memory,
+                    math.ceil(MAX_WAIT + max_time) + 1,
+                    ("-c", bootstrap.SOURCE, str(job_fd)),
+                    pass_fds=(job_fd,),
+                )
             finally:
                 os.close(job_fd)
         except BaseException:
@@ -71,7 +76,7 @@ class WarmJail(Run):
         view = memoryview(message)
         try:
             while view:
-                view = view[os.write(self.pipe, view):]
+                view = view[os.write(self.pipe, view) :]
         except BrokenPipeError:
             raise HandoverError("the warm jail ended before it read its job") from None
         self._close_pipe()

@@ -4,5 +4,12 @@ from snekbox.jobs.request import RequestError, RequestParser, RequestTooLarge
 from snekbox.jobs.runner import JobError, Jobs
 from snekbox.jobs.slots import Overloaded, Slots
 
-__all__ = ["JobError", "Jobs", "Overloaded", "RequestError", "RequestParser", "RequestTooLarge",
-           "Slots"]
+__all__ = [
+    "JobError",
+    "Jobs",
+    "Overloaded",
+    "RequestError",
+    "RequestParser",
+    "RequestTooLarge",
+    "Slots",
+]

@@ -30,8 +30,13 @@ class HealthCheck:
             if time.time() - self._checked_at >= self.interval:
                 result = run_safely(self.jail, self.spec)
                 self._ok = result.returncode == 0 and result.stdout == "42\n"
-                self._detail = "a job ran" if self._ok else (
-                    f"a probe job failed: status {result.status.value}, "
-                    f"returncode {result.returncode}")
+                self._detail = (
+                    "a job ran"
+                    if self._ok
+                    else (
+                        f"a probe job failed: status {result.status.value}, "
+                        f"returncode {result.returncode}"
+                    )
+                )
                 self._checked_at = time.time()
             return self._ok, self._detail, self._checked_at

@@ -42,8 +42,11 @@ class WarmPool:
         self._filler: threading.Thread | None = None
 
     def serves(self, spec: RunSpec) -> bool:
-        return (spec.runtime == self.runtime and spec.limits.memory == self.memory
-                and bootstrap.serves(spec.args, spec.files))
+        return (
+            spec.runtime == self.runtime
+            and spec.limits.memory == self.memory
+            and bootstrap.serves(spec.args, spec.files)
+        )
 
     def start(self) -> None:
         """Start topping the stock up; call it in the process that will run the jobs."""

@@ -51,10 +51,17 @@ def schema(settings: Settings) -> dict[str, Any]:
         "description": "Python to run: `input` (code, as with `python -c`) and/or `args`.",
         "additionalProperties": False,
         "properties": {
-            "input": {"type": "string", "description": "Code to run; the same as args "
-                      "[\"-c\", input]. With `args`, it is appended to them."},
-            "args": {"type": "array", "items": {"type": "string"}, "maxItems": 256,
-                     "description": "Arguments for the interpreter, after its own -I."},
+            "input": {
+                "type": "string",
+                "description": "Code to run; the same as args "
+                '["-c", input]. With `args`, it is appended to them.',
+            },
+            "args": {
+                "type": "array",
+                "items": {"type": "string"},
+                "maxItems": 256,
+                "description": "Arguments for the interpreter, after its own -I.",
+            },
             "files": {
                 "type": "array",
                 "maxItems": 1000,
@@ -64,35 +71,59 @@ def schema(settings: Settings) -> dict[str, Any]:
                     "required": ["path"],
                     "additionalProperties": False,
                     "properties": {
-                        "path": {"type": "string", "minLength": 1, "maxLength": 1024,
-                                 "description": "Relative to /home; directories are created."},
-                        "content": {"type": "string", "contentEncoding": "base64",
-                                    "default": "", "description": "The file's bytes, base64."},
+                        "path": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1024,
+                            "description": "Relative to /home; directories are created.",
+                        },
+                        "content": {
+                            "type": "string",
+                            "contentEncoding": "base64",
+                            "default": "",
+                            "description": "The file's bytes, base64.",
+                        },
                     },
                 },
             },
-            "stdin": {"type": "string", "default": "",
-                      "description": f"Fed to standard input; at most {settings.max_stdin} "
-                                     "bytes as UTF-8."},
+            "stdin": {
+                "type": "string",
+                "default": "",
+                "description": f"Fed to standard input; at most {settings.max_stdin} "
+                "bytes as UTF-8.",
+            },
             "limits": {
                 "type": "object",
                 "additionalProperties": False,
                 "description": "Tighter or looser limits for this job, up to the maxima.",
                 "properties": {
-                    "time": {"type": "number", "exclusiveMinimum": 0,
-                             "maximum": settings.max_time_limit, "default": settings.time_limit,
-                             "description": "Wall-clock seconds."},
-                    "memory": {"type": "integer", "minimum": MIN_MEMORY,
-                               "maximum": settings.max_memory_limit,
-                               "default": settings.memory_limit, "description": "Bytes."},
-                    "output": {"type": "integer", "minimum": 1,
-                               "maximum": settings.max_output_limit,
-                               "default": settings.output_limit,
-                               "description": "Bytes of merged stdout and stderr."},
+                    "time": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "maximum": settings.max_time_limit,
+                        "default": settings.time_limit,
+                        "description": "Wall-clock seconds.",
+                    },
+                    "memory": {
+                        "type": "integer",
+                        "minimum": MIN_MEMORY,
+                        "maximum": settings.max_memory_limit,
+                        "default": settings.memory_limit,
+                        "description": "Bytes.",
+                    },
+                    "output": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": settings.max_output_limit,
+                        "default": settings.output_limit,
+                        "description": "Bytes of merged stdout and stderr.",
+                    },
                 },
             },
-            "executable_path": {"type": "string", "description": "An interpreter's path in "
-                                "the jail, as listed by GET /runtimes."},
+            "executable_path": {
+                "type": "string",
+                "description": "An interpreter's path in the jail, as listed by GET /runtimes.",
+            },
             "version": {"type": "string", "description": "A runtime name from GET /runtimes."},
         },
         "anyOf": [{"required": ["input"]}, {"required": ["args"]}],
@@ -123,8 +154,10 @@ class RequestParser:
     def _validate(self, document: object) -> None:
         if isinstance(document, dict):
             if unknown := sorted(set(document) - set(self.schema["properties"])):
-                raise RequestError(f"unknown fields: {', '.join(map(repr, unknown))}; the "
-                                   f"fields are {', '.join(self.schema['properties'])}")
+                raise RequestError(
+                    f"unknown fields: {', '.join(map(repr, unknown))}; the "
+                    f"fields are {', '.join(self.schema['properties'])}"
+                )
             if "input" not in document and "args" not in document:
                 raise RequestError("nothing to run: give 'input' or 'args'")
             # Before the full validation, which would check each of a million items first.
@@ -143,8 +176,10 @@ class RequestParser:
             raise RequestError("give either 'executable_path' or 'version', not both")
         if version is not None:
             if version not in self.runtimes:
-                raise RequestError(f"unknown version {version!r}; available: "
-                                   f"{', '.join(sorted(self.runtimes))} (see GET /runtimes)")
+                raise RequestError(
+                    f"unknown version {version!r}; available: "
+                    f"{', '.join(sorted(self.runtimes))} (see GET /runtimes)"
+                )
             return self.runtimes[version]
         if executable_path is None:
             return self.runtimes["default"]
@@ -169,11 +204,12 @@ class RequestParser:
             try:
                 size = len(arg.encode("utf-8"))
             except UnicodeEncodeError:
-                raise RequestError("arguments must be valid Unicode (no lone surrogates)") \
-                    from None
+                raise RequestError("arguments must be valid Unicode (no lone surrogates)") from None
             if size > MAX_ARG_BYTES:
-                raise RequestError(f"an argument (or 'input') holds {size} bytes; at most "
-                                   f"{MAX_ARG_BYTES} are possible: put larger code in 'files'")
+                raise RequestError(
+                    f"an argument (or 'input') holds {size} bytes; at most "
+                    f"{MAX_ARG_BYTES} are possible: put larger code in 'files'"
+                )
             total += size
         if total > MAX_ARGS_BYTES:
             raise RequestError(f"arguments hold {total} bytes, over {MAX_ARGS_BYTES}")
@@ -185,30 +221,35 @@ class RequestParser:
             if not math.isfinite(value):  # NaN passes every bound of the schema
                 raise RequestError(f"limits/{name}: {value} is not a number")
         s = self.settings
-        return JobLimits(time=float(requested.get("time", s.time_limit)),
-                         memory=int(requested.get("memory", s.memory_limit)),
-                         output=int(requested.get("output", s.output_limit)))
+        return JobLimits(
+            time=float(requested.get("time", s.time_limit)),
+            memory=int(requested.get("memory", s.memory_limit)),
+            output=int(requested.get("output", s.output_limit)),
+        )
 
     def _files(self, files: list[dict[str, str]]) -> tuple[InputFile, ...]:
         paths = [f["path"] for f in files]
         if len(set(paths)) != len(paths):
             raise RequestError("files: each path may be given only once")
         try:
-            inputs = tuple(InputFile(f["path"], _decode(f["path"], f.get("content", "")))
-                           for f in files)
+            inputs = tuple(
+                InputFile(f["path"], _decode(f["path"], f.get("content", ""))) for f in files
+            )
         except InputFileError as e:
             raise RequestError(str(e)) from None
         total = sum(len(f.content) for f in inputs)
         if total > self.settings.tmpfs_size:
-            raise RequestError(f"input files hold {total} bytes; /home holds at most "
-                               f"{self.settings.tmpfs_size}")
+            raise RequestError(
+                f"input files hold {total} bytes; /home holds at most {self.settings.tmpfs_size}"
+            )
         return inputs
 
     def _stdin(self, stdin: str) -> bytes:
         data = stdin.encode("utf-8", "surrogatepass")
         if len(data) > self.settings.max_stdin:
-            raise RequestTooLarge("stdin too large",
-                                  f"stdin may hold at most {self.settings.max_stdin} bytes")
+            raise RequestTooLarge(
+                "stdin too large", f"stdin may hold at most {self.settings.max_stdin} bytes"
+            )
         return data
 
 
@@ -216,5 +257,4 @@ def _decode(path: str, content: str) -> bytes:
     try:
         return base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError(f"files: the content of {path[:100]!r} is not valid base64") \
-            from None
+        raise RequestError(f"files: the content of {path[:100]!r} is not valid base64") from None

@@ -26,8 +26,13 @@ class Jobs:
         self.slots = slots
         self.requests = RequestParser(settings, jail.runtimes)
         self.health = HealthCheck(jail, self.requests, settings.health_interval)
-        self.pool = WarmPool(jail, jail.runtimes["default"], settings.memory_limit,
-                             settings.max_time_limit, settings.pool_per_worker)
+        self.pool = WarmPool(
+            jail,
+            jail.runtimes["default"],
+            settings.memory_limit,
+            settings.max_time_limit,
+            settings.pool_per_worker,
+        )
 
     def start_pool(self) -> None:
         """Keep warm jails ready in this process (a gunicorn worker, after the fork)."""
@@ -41,8 +46,7 @@ class Jobs:
     @classmethod
     def start(cls, settings: Settings) -> Jobs:
         """Prepare the host and a jail; JailSetupError says what is missing."""
-        return cls(prepare(settings), settings,
-                   Slots(settings.jobs_at_once, settings.max_queue))
+        return cls(prepare(settings), settings, Slots(settings.jobs_at_once, settings.max_queue))
 
     @property
     def runtimes(self) -> dict[str, Runtime]:

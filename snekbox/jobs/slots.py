@@ -23,8 +23,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class _SemBuf(ctypes.Structure):
-    _fields_ = [("sem_num", ctypes.c_ushort), ("sem_op", ctypes.c_short),
-                ("sem_flg", ctypes.c_short)]
+    _fields_ = [
+        ("sem_num", ctypes.c_ushort),
+        ("sem_op", ctypes.c_short),
+        ("sem_flg", ctypes.c_short),
+    ]
 
 
 class Overloaded(RuntimeError):

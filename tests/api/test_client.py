@@ -32,9 +32,12 @@ def snekbox(client):
 
 
 def test_a_result_is_typed_and_its_files_decoded(snekbox):
-    result = snekbox.eval("import sys; open('out.bin', 'wb').write(bytes(range(3)))\n"
-                          "print(open('data.txt').read(), input(), sys.argv[1:])",
-                          files={"data.txt": b"from a file"}, stdin="from stdin\n")
+    result = snekbox.eval(
+        "import sys; open('out.bin', 'wb').write(bytes(range(3)))\n"
+        "print(open('data.txt').read(), input(), sys.argv[1:])",
+        files={"data.txt": b"from a file"},
+        stdin="from stdin\n",
+    )
     assert (result.ok, result.status, result.returncode, result.signal) == (True, "ok", 0, None)
     assert result.stdout == "from a file from stdin []\n"
     assert result.files == (File("out.bin", bytes(range(3))),)
@@ -42,8 +45,9 @@ def test_a_result_is_typed_and_its_files_decoded(snekbox):
 
 
 def test_args_limits_and_the_request_id(snekbox):
-    result = snekbox.eval(args=["-c", "import sys; print(sys.argv[1:])", "a"],
-                          request_id="client-test-1")
+    result = snekbox.eval(
+        args=["-c", "import sys; print(sys.argv[1:])", "a"], request_id="client-test-1"
+    )
     assert (result.stdout, result.request_id) == ("['a']\n", "client-test-1")
     slow = snekbox.eval("while True: pass", time=0.5)
     assert (slow.status, slow.returncode, slow.signal) == ("timeout", 137, "SIGKILL")
@@ -83,14 +87,16 @@ def test_a_token_is_sent_and_a_wrong_one_raised():
 @pytest.fixture(scope="module")
 def one_slot():
     """A server that runs one job at once and lets none wait."""
-    proc, http_client = start_server({"SNEKBOX_MAX_JOBS": "1", "SNEKBOX_MAX_QUEUE": "0",
-                                      "SNEKBOX_POOL_SIZE": "0"})
+    proc, http_client = start_server(
+        {"SNEKBOX_MAX_JOBS": "1", "SNEKBOX_MAX_QUEUE": "0", "SNEKBOX_POOL_SIZE": "0"}
+    )
     yield url_of(http_client)
     stop_server(proc)
 
 
 def occupy(url: str, seconds: float) -> threading.Thread:
     """The one slot, taken by a job that sleeps for `seconds` (from about now)."""
+
     def sleep() -> None:
         with Client(url, retries=0) as snekbox:
             snekbox.eval(f"import time; time.sleep({seconds})")

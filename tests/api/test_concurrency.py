@@ -42,8 +42,7 @@ def server_with():
 
 def sleeper(client, name: str, seconds: float) -> tuple[int, dict, dict]:
     """(status, headers, JSON body) of a job that sleeps and prints its name and times."""
-    resp = client.post("/eval", {"args": ["-c", SLEEP_AND_REPORT.format(seconds=seconds),
-                                          name]})
+    resp = client.post("/eval", {"args": ["-c", SLEEP_AND_REPORT.format(seconds=seconds), name]})
     return resp.status, resp.headers, resp.json
 
 
@@ -129,8 +128,12 @@ def large_request(size: int = 1_990_000, seconds: float = 0, valid: bool = True)
     Read, it holds its bytes, then its text and parsed values: about 3 x `size`; while its
     job runs, only the file (3/4 of `size`).
     """
-    document = json.dumps({"input": f"import time; time.sleep({seconds})",
-                           "files": [{"path": "pad", "content": "A" * (size - 100)}]})
+    document = json.dumps(
+        {
+            "input": f"import time; time.sleep({seconds})",
+            "files": [{"path": "pad", "content": "A" * (size - 100)}],
+        }
+    )
     return (document if valid else document[:-1]).encode()
 
 
@@ -153,8 +156,10 @@ def test_request_bodies_beyond_a_workers_budget_are_refused(server_with):
 def test_announced_bytes_hold_nothing_until_they_arrive(server_with):
     client = server_with(**BUDGET)
     with socket.create_connection((client.host, client.port)) as silent:
-        silent.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: 1990000\r\n\r\n")
+        silent.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1990000\r\n\r\n"
+        )
         time.sleep(0.5)
         assert client.request("POST", "/eval", large_request(), JSON).status == 200
 
@@ -170,16 +175,22 @@ def test_a_body_whose_text_could_never_fit_is_too_large(server_with):
 
 
 def chunked(body: bytes) -> bytes:
-    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
-                    for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+    return (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 65536]), body[i : i + 65536])
+            for i in range(0, len(body), 65536)
+        )
+        + b"0\r\n\r\n"
+    )
 
 
 def test_chunked_bodies_are_held_like_others(server_with):
     client = server_with(**BUDGET)
     headers = {**JSON, "Transfer-Encoding": "chunked"}
     with ThreadPoolExecutor(1) as pool:
-        holder = pool.submit(client.request, "POST", "/eval",
-                             chunked(large_request(seconds=3)), headers)
+        holder = pool.submit(
+            client.request, "POST", "/eval", chunked(large_request(seconds=3)), headers
+        )
         time.sleep(1.5)
         refused = client.request("POST", "/eval", chunked(large_request()), headers)
         assert refused.status == 503, refused.body
@@ -190,8 +201,9 @@ def test_chunked_bodies_are_held_like_others(server_with):
 
 
 def test_a_malformed_chunked_body_is_a_bad_request(client):
-    resp = client.request("POST", "/eval", b"zz\r\n{}\r\n0\r\n\r\n",
-                          {**JSON, "Transfer-Encoding": "chunked"})
+    resp = client.request(
+        "POST", "/eval", b"zz\r\n{}\r\n0\r\n\r\n", {**JSON, "Transfer-Encoding": "chunked"}
+    )
     assert resp.status == 400, resp.body
 
 

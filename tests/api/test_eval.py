@@ -11,8 +11,15 @@ from tests.helpers import b64, unb64
 
 def test_hello_world_with_input(client):
     body = client.eval(input="print('hello world')")
-    assert body == {"stdout": "hello world\n", "returncode": 0, "files": [], "status": "ok",
-                    "signal": None, "duration": body["duration"], "truncated": False}
+    assert body == {
+        "stdout": "hello world\n",
+        "returncode": 0,
+        "files": [],
+        "status": "ok",
+        "signal": None,
+        "duration": body["duration"],
+        "truncated": False,
+    }
     assert 0 < body["duration"] < 5
 
 
@@ -27,18 +34,23 @@ def test_input_is_appended_to_args(client):
 
 
 def test_multi_file_program(client):
-    files = [{"path": "main.py", "content": b64("from lib import util\nprint(util.answer())")},
-             {"path": "lib/util.py", "content": b64("def answer():\n    return 42")}]
+    files = [
+        {"path": "main.py", "content": b64("from lib import util\nprint(util.answer())")},
+        {"path": "lib/util.py", "content": b64("def answer():\n    return 42")},
+    ]
     body = client.eval(args=["main.py"], files=files)
     assert (body["stdout"], body["returncode"]) == ("42\n", 0)
 
 
 def test_output_files_with_exact_binary_bytes(client):
     payload = bytes(range(256))
-    body = client.eval(input=f"open('out.bin', 'wb').write({payload!r})",
-                       files=[{"path": "in.txt", "content": b64("unchanged")}])
+    body = client.eval(
+        input=f"open('out.bin', 'wb').write({payload!r})",
+        files=[{"path": "in.txt", "content": b64("unchanged")}],
+    )
     assert [(f["path"], f["size"], unb64(f["content"])) for f in body["files"]] == [
-        ("out.bin", 256, payload)]
+        ("out.bin", 256, payload)
+    ]
 
 
 def test_symlink_to_host_file_returns_nothing(client):
@@ -76,11 +88,14 @@ def test_invalid_utf8_output_is_valid_json(client):
 
 
 def test_three_concurrent_33mb_jobs_all_succeed(client):
-    code = ("import time; x = bytearray(33 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); "
-            "time.sleep(1); print('done')")
+    code = (
+        "import time; x = bytearray(33 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); "
+        "time.sleep(1); print('done')"
+    )
     results = []
-    threads = [threading.Thread(target=lambda: results.append(client.eval(input=code)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(client.eval(input=code))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -89,8 +104,10 @@ def test_three_concurrent_33mb_jobs_all_succeed(client):
 
 
 def test_executable_path_of_default_runtime(client):
-    body = client.eval(input="import sys; print(sys.executable)",
-                       executable_path="/snekbin/python/default/bin/python")
+    body = client.eval(
+        input="import sys; print(sys.executable)",
+        executable_path="/snekbin/python/default/bin/python",
+    )
     assert body["stdout"] == "/snekbin/python/default/bin/python\n"
 
 
@@ -104,14 +121,26 @@ BAD_BODIES = [
     ("absolute path", json.dumps({"input": "", "files": [{"path": "/etc/x"}]}).encode(), 400),
     ("dot-dot escape", json.dumps({"input": "", "files": [{"path": "a/../../x"}]}).encode(), 400),
     ("NUL in path", json.dumps({"input": "", "files": [{"path": "a\0b"}]}).encode(), 400),
-    ("bad base64", json.dumps({"input": "", "files": [{"path": "a", "content": "@@"}]}).encode(),
-     400),
-    ("duplicate paths", json.dumps({"input": "", "files": [{"path": "a"}, {"path": "a"}]}).encode(),
-     400),
-    ("unknown executable",
-     json.dumps({"input": "", "executable_path": "/usr/bin/python3"}).encode(), 400),
-    ("unknown file field", json.dumps({"input": "", "files": [{"path": "a", "mode": 7}]}).encode(),
-     400),
+    (
+        "bad base64",
+        json.dumps({"input": "", "files": [{"path": "a", "content": "@@"}]}).encode(),
+        400,
+    ),
+    (
+        "duplicate paths",
+        json.dumps({"input": "", "files": [{"path": "a"}, {"path": "a"}]}).encode(),
+        400,
+    ),
+    (
+        "unknown executable",
+        json.dumps({"input": "", "executable_path": "/usr/bin/python3"}).encode(),
+        400,
+    ),
+    (
+        "unknown file field",
+        json.dumps({"input": "", "files": [{"path": "a", "mode": 7}]}).encode(),
+        400,
+    ),
     ("NUL in input", json.dumps({"input": "print(1)\0"}).encode(), 400),
     ("deeply nested JSON", b"[" * 3000 + b"]" * 3000, 400),
     ("lone surrogate in args", b'{"args": ["-c", "\\ud800"]}', 400),
@@ -158,6 +187,10 @@ def test_unknown_route_is_404_json(client):
 def test_a_chunked_body_is_read(client):
     body = json.dumps({"input": "print('chunked')"}).encode()
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:7], body[7:]))
-    resp = client.request("POST", "/eval", chunked + b"0\r\n\r\n",
-                          {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    resp = client.request(
+        "POST",
+        "/eval",
+        chunked + b"0\r\n\r\n",
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
     assert (resp.status, resp.json["stdout"]) == (200, "chunked\n")

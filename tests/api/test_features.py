@@ -22,8 +22,12 @@ EXTRA_RUNTIMES = {v: pyenv_python(v) for v in ("3.12", "3.13")}
 def packages_dir(tmp_path_factory):
     """A read-only packages environment made the documented way (scripts/packages)."""
     directory = tmp_path_factory.mktemp("packages")
-    subprocess.run([ROOT / "scripts" / "packages", str(directory), "numpy"], check=True,
-                   timeout=600, capture_output=True)
+    subprocess.run(
+        [ROOT / "scripts" / "packages", str(directory), "numpy"],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
     return directory
 
 
@@ -31,15 +35,17 @@ def packages_dir(tmp_path_factory):
 def rich(packages_dir):
     """A server with every available extra runtime and numpy for the default one."""
     runtimes = ",".join(f"{name}={path}" for name, path in EXTRA_RUNTIMES.items() if path)
-    proc, client = start_server({"SNEKBOX_RUNTIMES": runtimes,
-                                 "SNEKBOX_PACKAGES": f"default={packages_dir}"})
+    proc, client = start_server(
+        {"SNEKBOX_RUNTIMES": runtimes, "SNEKBOX_PACKAGES": f"default={packages_dir}"}
+    )
     yield client
     stop_server(proc)
 
 
 def test_stdin_feeds_input(client):
-    body = client.eval(input="name = input(); print(f'hello {name}'); print(input())",
-                       stdin="snek\nsecond line\n")
+    body = client.eval(
+        input="name = input(); print(f'hello {name}'); print(input())", stdin="snek\nsecond line\n"
+    )
     assert body["stdout"] == "hello snek\nsecond line\n"
 
 
@@ -85,14 +91,17 @@ def test_output_limit_per_request(client):
     assert (body["stdout"], body["truncated"], body["status"]) == ("a" * 10, True, "output_limit")
 
 
-@pytest.mark.parametrize("code,status,returncode,signal", [
-    ("print('fine')", "ok", 0, None),
-    ("raise SystemExit(2)", "error", 2, None),
-    ("import time; time.sleep(10)", "timeout", 137, "SIGKILL"),
-    ("x = bytearray(1 << 30)", "oom", 137, "SIGKILL"),
-    ("while True: print('flood')", "output_limit", 143, "SIGTERM"),
-    ("import ctypes; ctypes.string_at(0)", "signal", 139, "SIGSEGV"),
-])
+@pytest.mark.parametrize(
+    "code,status,returncode,signal",
+    [
+        ("print('fine')", "ok", 0, None),
+        ("raise SystemExit(2)", "error", 2, None),
+        ("import time; time.sleep(10)", "timeout", 137, "SIGKILL"),
+        ("x = bytearray(1 << 30)", "oom", 137, "SIGKILL"),
+        ("while True: print('flood')", "output_limit", 143, "SIGTERM"),
+        ("import ctypes; ctypes.string_at(0)", "signal", 139, "SIGSEGV"),
+    ],
+)
 def test_each_status(client, code, status, returncode, signal):
     body = client.eval(input=code, limits={"time": 1})
     assert (body["status"], body["returncode"], body["signal"]) == (status, returncode, signal)
@@ -125,6 +134,7 @@ def test_runtimes_lists_the_default(client):
     assert [r["name"] for r in default] == ["default"]
     assert default[0]["executable_path"] == "/snekbin/python/default/bin/python"
     import platform
+
     assert default[0]["version"] == platform.python_version()
 
 
@@ -139,15 +149,23 @@ def test_extra_runtime_by_version_and_by_path(rich, version):
     by_version = rich.eval(input=code, version=version)
     by_path = rich.eval(input=code, executable_path=path)
     assert by_version["stdout"] == by_path["stdout"] == f"{version} 1 {path}\n"
-    files = [{"path": "m.py", "content": "aW1wb3J0IGggYXMgXzsgcHJpbnQoXy5YKQ=="},  # import h...
-             {"path": "h.py", "content": "WCA9IDQy"}]  # X = 42
+    files = [
+        {"path": "m.py", "content": "aW1wb3J0IGggYXMgXzsgcHJpbnQoXy5YKQ=="},  # import h...
+        {"path": "h.py", "content": "WCA9IDQy"},
+    ]  # X = 42
     assert rich.eval(args=["m.py"], files=files, version=version)["stdout"] == "42\n"
     assert rich.eval(input="import os; os.fork()", version=version)["returncode"] == 1
 
 
 def test_version_and_executable_path_together_is_400(client):
-    resp = client.post("/eval", {"input": "pass", "version": "default",
-                                 "executable_path": "/snekbin/python/default/bin/python"})
+    resp = client.post(
+        "/eval",
+        {
+            "input": "pass",
+            "version": "default",
+            "executable_path": "/snekbin/python/default/bin/python",
+        },
+    )
     assert resp.status == 400
     assert "not both" in resp.json["description"]
 
@@ -159,8 +177,10 @@ def test_unknown_version_is_400(client):
 
 
 def test_packages_from_a_read_only_environment(rich):
-    code = ("import numpy as np; print(np.arange(10).sum(), np.linalg.det(np.eye(3) * 2))\n"
-            "import numpy, os; open(os.path.join(os.path.dirname(numpy.__file__), 'x'), 'w')")
+    code = (
+        "import numpy as np; print(np.arange(10).sum(), np.linalg.det(np.eye(3) * 2))\n"
+        "import numpy, os; open(os.path.join(os.path.dirname(numpy.__file__), 'x'), 'w')"
+    )
     body = rich.eval(input=code)
     assert body["stdout"].startswith("45 7.99")
     assert "Read-only file system" in body["stdout"]
@@ -168,6 +188,7 @@ def test_packages_from_a_read_only_environment(rich):
 
 def test_openapi_document_is_built_from_the_validating_schemas(client, settings):
     from snekbox.jobs.request import schema
+
     doc = client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {"/eval", "/runtimes", "/health", "/openapi.json", "/metrics"}
@@ -181,8 +202,10 @@ def test_metrics_count_jobs_across_workers(client):
         client.eval(input="pass")
     client.post("/eval", {"input": 1})
     text = client.get("/metrics").body.decode()
-    assert _sample(text, 'snekbox_jobs_total{status="ok"}') >= _sample(
-        before, 'snekbox_jobs_total{status="ok"}') + 6
+    assert (
+        _sample(text, 'snekbox_jobs_total{status="ok"}')
+        >= _sample(before, 'snekbox_jobs_total{status="ok"}') + 6
+    )
     assert _sample(text, 'snekbox_requests_rejected_total{code="400"}') >= 1
     assert _sample(text, "snekbox_job_duration_seconds_count") >= 6
     assert "snekbox_jobs_in_flight" in text
@@ -215,17 +238,24 @@ def test_one_structured_log_line_per_job(server):
         time.sleep(0.05)
     assert len(lines) == 1
     entry = json.loads(lines[0])  # the whole line: JSON and nothing else
-    assert entry == {"event": "job", "request_id": "log-test-42", "status": "error",
-                     "returncode": 3, "duration": entry["duration"], "truncated": False,
-                     "files": 0}
+    assert entry == {
+        "event": "job",
+        "request_id": "log-test-42",
+        "status": "error",
+        "returncode": 3,
+        "duration": entry["duration"],
+        "truncated": False,
+        "files": 0,
+    }
 
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     token_file = tmp_path_factory.mktemp("auth") / "tokens"
     token_file.write_text("# one per line\nfile-token\n")
-    proc, client = start_server({"SNEKBOX_API_TOKENS": "env-token",
-                                 "SNEKBOX_API_TOKENS_FILE": str(token_file)})
+    proc, client = start_server(
+        {"SNEKBOX_API_TOKENS": "env-token", "SNEKBOX_API_TOKENS_FILE": str(token_file)}
+    )
     yield client
     stop_server(proc)
 

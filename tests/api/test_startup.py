@@ -18,7 +18,12 @@ def failed_start(env: dict[str, str]) -> str:
     """Start a server that must refuse to start; returns what it said."""
     proc = subprocess.run(
         [sys.executable, "-m", "snekbox", "serve", "-b", "127.0.0.1:0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **env})
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **env},
+    )
     assert proc.returncode != 0
     assert "Listening at" not in proc.stderr
     return proc.stderr
@@ -48,16 +53,20 @@ def test_a_job_uid_range_too_small_for_the_jails_stops_the_server():
 
 def test_services_on_one_host_never_lease_the_same_uid():
     # Two services, each with four warm jails, on a range of 12 uids.
-    env = {"SNEKBOX_JOB_UID_BASE": "61000", "SNEKBOX_JOB_UID_COUNT": "12",
-           "SNEKBOX_WORKERS": "1", "SNEKBOX_MAX_JOBS": "1", "SNEKBOX_POOL_SIZE": "4"}
+    env = {
+        "SNEKBOX_JOB_UID_BASE": "61000",
+        "SNEKBOX_JOB_UID_COUNT": "12",
+        "SNEKBOX_WORKERS": "1",
+        "SNEKBOX_MAX_JOBS": "1",
+        "SNEKBOX_POOL_SIZE": "4",
+    }
     servers = [start_server(env)[0] for _ in range(2)]
     try:
         deadline = time.monotonic() + 20
         while len(jobs := processes_running_as(range(61000, 61012))) < 8:
             assert time.monotonic() < deadline, f"only {len(jobs)} warm jails started"
             time.sleep(0.1)
-        uids = [Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0]
-                for pid in jobs]
+        uids = [Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0] for pid in jobs]
         assert len(set(uids)) == len(uids) >= 8
     finally:
         for proc in servers:

@@ -40,8 +40,9 @@ class FakeJobs:
 
     def run_in_slot(self, spec) -> EvalResult:
         self.specs.append(spec)
-        return EvalResult(stdout="ran\n", returncode=0, status=Status.OK, duration=0.01,
-                          truncated=False, files=())
+        return EvalResult(
+            stdout="ran\n", returncode=0, status=Status.OK, duration=0.01, truncated=False, files=()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,49 +74,64 @@ def refused(result, status: int, *words: str) -> str:
 
 
 def test_a_valid_request_becomes_a_typed_spec(http, jobs, settings):
-    result = post(http, {"input": "print(1)", "args": ["-X", "dev", "-c"], "stdin": "é",
-                         "files": [{"path": "a/b.py", "content": b64("x = 1")}],
-                         "limits": {"time": 2}, "version": "default"})
+    result = post(
+        http,
+        {
+            "input": "print(1)",
+            "args": ["-X", "dev", "-c"],
+            "stdin": "é",
+            "files": [{"path": "a/b.py", "content": b64("x = 1")}],
+            "limits": {"time": 2},
+            "version": "default",
+        },
+    )
     assert (result.status_code, result.json["stdout"]) == (200, "ran\n")
     [spec] = jobs.specs
     assert spec.args == ("-X", "dev", "-c", "print(1)")  # input goes after args
     assert spec.stdin == "é".encode()
     assert [(f.path, f.content) for f in spec.files] == [("a/b.py", b"x = 1")]
-    assert spec.limits == JobLimits(time=2.0, memory=settings.memory_limit,
-                                    output=settings.output_limit)
+    assert spec.limits == JobLimits(
+        time=2.0, memory=settings.memory_limit, output=settings.output_limit
+    )
     assert spec.runtime is jobs.runtimes["default"]
 
 
-@pytest.mark.parametrize("document,words", [
-    ({}, ["nothing to run", "'input' or 'args'"]),
-    ({"args": []}, ["nothing to run"]),
-    ({"input": "pass", "limit": {"time": 1}}, ["unknown fields", "'limit'"]),
-    ({"input": "pass", "limits": {"tiem": 1}}, ["limits", "'tiem'"]),
-    ({"input": "pass", "limits": {"time": 31}}, ["limits/time", "30"]),
-    ({"input": "pass", "limits": {"memory": 1}}, ["limits/memory"]),
-    ({"input": 3}, ["input", "not of type 'string'"]),
-    ({"input": "pass", "files": [{"path": "/etc/passwd"}]}, ["relative to /home"]),
-    ({"input": "pass", "files": [{"path": "a/../../b"}]}, ["inside /home"]),
-    ({"input": "pass", "files": [{"path": "a", "content": "@@"}]}, ["not valid base64"]),
-    ({"input": "pass", "files": [{"path": "a"}, {"path": "a"}]}, ["only once"]),
-    ({"input": "pass", "files": [{"path": str(i)} for i in range(1001)]}, ["1001 items"]),
-    ({"input": "pass", "version": "2.7"}, ["unknown version '2.7'", "default"]),
-    ({"input": "pass", "executable_path": "/usr/bin/python3"}, ["unknown executable_path"]),
-    ({"input": "pass", "version": "default", "executable_path": "x"}, ["not both"]),
-    ({"args": ["-c", "a\0b"]}, ["NUL"]),
-    ({"input": "x" * 131072}, ["131072 bytes", "files"]),
-    ([1, 2], ["the body"]),
-])
+@pytest.mark.parametrize(
+    "document,words",
+    [
+        ({}, ["nothing to run", "'input' or 'args'"]),
+        ({"args": []}, ["nothing to run"]),
+        ({"input": "pass", "limit": {"time": 1}}, ["unknown fields", "'limit'"]),
+        ({"input": "pass", "limits": {"tiem": 1}}, ["limits", "'tiem'"]),
+        ({"input": "pass", "limits": {"time": 31}}, ["limits/time", "30"]),
+        ({"input": "pass", "limits": {"memory": 1}}, ["limits/memory"]),
+        ({"input": 3}, ["input", "not of type 'string'"]),
+        ({"input": "pass", "files": [{"path": "/etc/passwd"}]}, ["relative to /home"]),
+        ({"input": "pass", "files": [{"path": "a/../../b"}]}, ["inside /home"]),
+        ({"input": "pass", "files": [{"path": "a", "content": "@@"}]}, ["not valid base64"]),
+        ({"input": "pass", "files": [{"path": "a"}, {"path": "a"}]}, ["only once"]),
+        ({"input": "pass", "files": [{"path": str(i)} for i in range(1001)]}, ["1001 items"]),
+        ({"input": "pass", "version": "2.7"}, ["unknown version '2.7'", "default"]),
+        ({"input": "pass", "executable_path": "/usr/bin/python3"}, ["unknown executable_path"]),
+        ({"input": "pass", "version": "default", "executable_path": "x"}, ["not both"]),
+        ({"args": ["-c", "a\0b"]}, ["NUL"]),
+        ({"input": "x" * 131072}, ["131072 bytes", "files"]),
+        ([1, 2], ["the body"]),
+    ],
+)
 def test_a_bad_request_is_400_with_the_reason(http, jobs, document, words):
     refused(post(http, document), 400, *words)
     assert jobs.specs == []
 
 
-@pytest.mark.parametrize("raw,words", [
-    (b'{"input": "pass"', ["not valid JSON"]),
-    (b'{"input": "pass", "limits": {"time": NaN}}', ["NaN is not a JSON number"]),
-    (b"\xff\xfe", ["not valid JSON"]),
-])
+@pytest.mark.parametrize(
+    "raw,words",
+    [
+        (b'{"input": "pass"', ["not valid JSON"]),
+        (b'{"input": "pass", "limits": {"time": NaN}}', ["NaN is not a JSON number"]),
+        (b"\xff\xfe", ["not valid JSON"]),
+    ],
+)
 def test_a_body_that_is_not_json_is_400(http, raw, words):
     refused(post(http, raw=raw), 400, *words)
 
@@ -130,13 +146,17 @@ def test_a_body_over_the_maximum_is_413(http):
 
 
 def test_a_body_of_too_many_values_is_413_before_parsing(http):
-    refused(post(http, raw=json.dumps({"input": "pass", "x": [[]] * 20000}).encode()), 413,
-            "commas and brackets")
+    refused(
+        post(http, raw=json.dumps({"input": "pass", "x": [[]] * 20000}).encode()),
+        413,
+        "commas and brackets",
+    )
 
 
 def test_stdin_over_the_maximum_is_413(http, settings):
-    small = falcon.testing.TestClient(create_app(FakeJobs(settings_module.load(
-        {"SNEKBOX_MAX_STDIN": "10"})), settings))
+    small = falcon.testing.TestClient(
+        create_app(FakeJobs(settings_module.load({"SNEKBOX_MAX_STDIN": "10"})), settings)
+    )
     result = post(small, {"input": "pass", "stdin": "x" * 11})
     refused(result, 413, "at most 10 bytes")
     assert result.json["title"] == "stdin too large"
@@ -166,5 +186,10 @@ def test_openapi_publishes_the_schema_that_validates(http, settings):
     document = http.simulate_get("/openapi.json").json
     body = document["paths"]["/eval"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == json.loads(json.dumps(schema(settings)))
-    assert set(document["paths"]["/eval"]["post"]["responses"]) == {"200", "400", "413", "415",
-                                                                    "503"}
+    assert set(document["paths"]["/eval"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "413",
+        "415",
+        "503",
+    }

@@ -18,8 +18,9 @@ def test_output_keeps_the_order_of_a_terminal(run):
 
 
 def test_runs_as_nobody_in_isolated_mode(run):
-    result = run("import os, sys; print(os.getuid(), os.getgid(), os.geteuid(), "
-                 "sys.flags.isolated)")
+    result = run(
+        "import os, sys; print(os.getuid(), os.getgid(), os.geteuid(), sys.flags.isolated)"
+    )
     assert result.stdout == "65534 65534 65534 1\n"
 
 
@@ -39,8 +40,16 @@ print(os.getuid())
 
 def test_environment_is_empty_but_for_python_needs(run, jobs):
     result = run("import os; print(sorted(os.environ))")
-    expected = sorted(["HOME", "LANG", "PATH", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                       *jobs.runtimes["default"].jail_environment])
+    expected = sorted(
+        [
+            "HOME",
+            "LANG",
+            "PATH",
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            *jobs.runtimes["default"].jail_environment,
+        ]
+    )
     assert result.stdout == f"{expected}\n"
     assert SECRET_VARIABLE not in result.stdout
 
@@ -57,8 +66,18 @@ def test_only_needed_system_paths_are_mounted(run):
     assert run("import os; print(sorted(os.listdir('/dev')))").stdout == "['null', 'urandom']\n"
 
 
-@pytest.mark.parametrize("path", ["/usr/evil", "/lib/evil", "/etc/evil", "/snekbin/python/evil",
-                                  "/tmp/evil", "/evil", "/usr/bin/python3"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/usr/evil",
+        "/lib/evil",
+        "/etc/evil",
+        "/snekbin/python/evil",
+        "/tmp/evil",
+        "/evil",
+        "/usr/bin/python3",
+    ],
+)
 def test_writes_outside_home_fail(run, path):
     code = f"""
 import errno
@@ -76,8 +95,10 @@ def test_home_is_writable(run):
     assert result.stdout == "/home ['f']\n"
 
 
-@pytest.mark.parametrize("address", [("127.0.0.1", 8060), ("127.0.0.1", 80), ("::1", 8060),
-                                     ("10.0.0.1", 80), ("1.1.1.1", 53)])
+@pytest.mark.parametrize(
+    "address",
+    [("127.0.0.1", 8060), ("127.0.0.1", 80), ("::1", 8060), ("10.0.0.1", 80), ("1.1.1.1", 53)],
+)
 def test_network_unreachable(run, address):
     code = f"""
 import socket, errno
@@ -102,16 +123,20 @@ except OSError as e:
     assert down.stdout != "sent\n"
 
 
-@pytest.mark.parametrize("code", [
-    "import os; os.fork()",
-    "import subprocess; subprocess.run(['/usr/bin/true'])",
-    "import threading; threading.Thread(target=print).start()",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os; os.fork()",
+        "import subprocess; subprocess.run(['/usr/bin/true'])",
+        "import threading; threading.Thread(target=print).start()",
+    ],
+)
 def test_no_new_processes_or_threads(run, code):
     result = run(code)
     assert result.returncode == 1
-    assert ("BlockingIOError: [Errno 11]" in result.stdout
-            or "can't start new thread" in result.stdout)
+    assert (
+        "BlockingIOError: [Errno 11]" in result.stdout or "can't start new thread" in result.stdout
+    )
 
 
 def test_no_state_carried_between_runs(run):
@@ -130,6 +155,7 @@ def test_host_interpreters_site_packages_are_out_of_sight(run):
 
 def test_interpreter_is_this_services(run):
     import sys
+
     result = run("import sys; print(sys.version)")
     assert result.stdout == sys.version + "\n"
 
@@ -137,12 +163,14 @@ def test_interpreter_is_this_services(run):
 def test_the_hosts_device_nodes_cannot_be_changed(run):
     """Writing to a device needs no writable mount; changing the node itself would."""
     before = os.stat("/dev/null").st_mtime_ns
-    code = ("import os\n"
-            "print(open('/dev/null', 'w').write('discarded'), open('/dev/null', 'rb').read())\n"
-            "for path in ('/dev/null', '/dev/urandom'):\n"
-            "    try:\n"
-            "        os.utime(path)\n"
-            "    except OSError as e:\n"
-            "        print(path, e.errno)\n")
+    code = (
+        "import os\n"
+        "print(open('/dev/null', 'w').write('discarded'), open('/dev/null', 'rb').read())\n"
+        "for path in ('/dev/null', '/dev/urandom'):\n"
+        "    try:\n"
+        "        os.utime(path)\n"
+        "    except OSError as e:\n"
+        "        print(path, e.errno)\n"
+    )
     assert run(code).stdout == "9 b''\n/dev/null 30\n/dev/urandom 30\n"  # EROFS
     assert os.stat("/dev/null").st_mtime_ns == before

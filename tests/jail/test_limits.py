@@ -20,8 +20,7 @@ def test_default_time_limit_stops_job_at_five_seconds(run, code):
 
 
 def test_time_limit_does_not_wait_for_closed_output(run):
-    result = run("import os, time; os.close(1); os.close(2); time.sleep(60)",
-                 limits={"time": 1})
+    result = run("import os, time; os.close(1); os.close(2); time.sleep(60)", limits={"time": 1})
     assert (result.returncode, result.status.value) == (137, "timeout")
 
 
@@ -98,8 +97,11 @@ def test_output_that_is_not_utf8_does_not_fail(run):
 
 def test_per_run_cgroups_allow_three_33mb_jobs_at_once(run):
     from concurrent.futures import ThreadPoolExecutor
-    code = ("import time; x = bytearray(33 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); "
-            "time.sleep(1); print('done')")
+
+    code = (
+        "import time; x = bytearray(33 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); "
+        "time.sleep(1); print('done')"
+    )
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda _: run(code), range(3)))
     assert [r.stdout for r in results] == ["done\n"] * 3

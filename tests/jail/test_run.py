@@ -33,8 +33,12 @@ def test_a_run_closed_before_nsjail_started_releases_its_uid_and_home(jobs):
 
 
 def test_bad_input_files_release_the_run_before_nsjail_starts(jobs):
-    spec = RunSpec(jobs.runtimes["default"], ("-c", "pass"), LIMITS,
-                   files=(InputFile("a", b""), InputFile("a/b", b"")))
+    spec = RunSpec(
+        jobs.runtimes["default"],
+        ("-c", "pass"),
+        LIMITS,
+        files=(InputFile("a", b""), InputFile("a/b", b"")),
+    )
     with pytest.raises(InputFileError), Run(jobs.jail) as run:
         run.load(spec)
     assert not hasattr(run, "proc") and released(run)
@@ -51,11 +55,16 @@ def test_a_finished_run_is_released(jobs):
 
 
 def test_a_warm_job_whose_nsjail_was_killed_leaves_nothing_behind(jobs, monkeypatch):
-    warm = WarmJail(jobs.jail, jobs.runtimes["default"], jobs.settings.memory_limit,
-                    jobs.settings.max_time_limit)
+    warm = WarmJail(
+        jobs.jail,
+        jobs.runtimes["default"],
+        jobs.settings.memory_limit,
+        jobs.settings.max_time_limit,
+    )
     ended = []
-    monkeypatch.setattr(warm, "_end_leftovers", lambda code: ended.append(code) or
-                        Run._end_leftovers(warm, code))
+    monkeypatch.setattr(
+        warm, "_end_leftovers", lambda code: ended.append(code) or Run._end_leftovers(warm, code)
+    )
     uid = warm.lease.uid
     spec = RunSpec(jobs.runtimes["default"], ("-c", "import time; time.sleep(30)"), LIMITS)
     job = threading.Thread(target=warm.run, args=(spec,))
@@ -68,6 +77,10 @@ def test_a_warm_job_whose_nsjail_was_killed_leaves_nothing_behind(jobs, monkeypa
     job.join()
     assert ended == [-9]  # once, though the job's end and close() both end the run
     assert processes_running_as(range(uid, uid + 1)) == []
-    assert [p for p in jobs.jail.cgroups.parents for pid in jobs_of_uid
-            if (p / f"NSJAIL.{pid}").exists()] == []
+    assert [
+        p
+        for p in jobs.jail.cgroups.parents
+        for pid in jobs_of_uid
+        if (p / f"NSJAIL.{pid}").exists()
+    ] == []
     assert released(warm)

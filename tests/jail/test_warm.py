@@ -29,37 +29,52 @@ raise SystemExit(util.answer() - 40)
 CASES = {
     "hello": {"input": "print('hello world')"},
     "traceback": {"input": "def f():\n    raise ValueError('bad')\n\nf()"},
-    "chained traceback": {"input": "try:\n    1 / 0\nexcept Exception as e:\n"
-                                   "    raise RuntimeError('wrapped') from e"},
+    "chained traceback": {
+        "input": "try:\n    1 / 0\nexcept Exception as e:\n    raise RuntimeError('wrapped') from e"
+    },
     "syntax error": {"input": "print('unclosed'"},
     "exit code": {"input": "import sys; sys.exit(3)"},
     "exit message": {"input": "import sys; sys.exit('bye')"},
     "keyboard interrupt": {"input": "raise KeyboardInterrupt"},
     "argv": {"args": ["-c", "import sys; print(sys.argv, sys.orig_argv[1:])", "a", "b"]},
-    "main module": {"input": "print(sorted(globals()), __name__, __spec__, __package__, "
-                             "__loader__.__name__, __doc__)"},
+    "main module": {
+        "input": "print(sorted(globals()), __name__, __spec__, __package__, "
+        "__loader__.__name__, __doc__)"
+    },
     "no extra modules": {"input": "import sys; print(sorted(sys.modules))"},
-    "stdin": {"input": "import sys; print(sys.stdin.seekable(), repr(sys.stdin.read()))",
-              "stdin": b"line 1\nline 2\n"},
+    "stdin": {
+        "input": "import sys; print(sys.stdin.seekable(), repr(sys.stdin.read()))",
+        "stdin": b"line 1\nline 2\n",
+    },
     "empty stdin": {"input": "import sys; print(repr(sys.stdin.read()))"},
     "script with files and exit code": {
         "args": ["main.py", "x"],
-        "files": {"main.py": MAIN, "lib/util.py": b"def answer():\n    return 42\n"}},
-    "module imported from files": {"input": "import mod; print(mod.x)",
-                                   "files": {"mod.py": b"x = 'from /home'"}},
+        "files": {"main.py": MAIN, "lib/util.py": b"def answer():\n    return 42\n"},
+    },
+    "module imported from files": {
+        "input": "import mod; print(mod.x)",
+        "files": {"mod.py": b"x = 'from /home'"},
+    },
     "script syntax error": {"args": ["bad.py"], "files": {"bad.py": b"x = (\n"}},
-    "script encoding": {"args": ["latin.py"],
-                        "files": {"latin.py": "# -*- coding: latin-1 -*-\nprint('\xe9')\n"
-                                  .encode("latin-1")}},
-    "atexit and warnings": {"input": "import atexit, warnings\natexit.register(print, 'bye')\n"
-                                     "warnings.warn('careful')\nprint('hi')"},
-    "stack": {"input": "import traceback\ndef f():\n    traceback.print_exc()\n"
-                       "try:\n    1 / 0\nexcept Exception:\n    f()"},
+    "script encoding": {
+        "args": ["latin.py"],
+        "files": {"latin.py": "# -*- coding: latin-1 -*-\nprint('\xe9')\n".encode("latin-1")},
+    },
+    "atexit and warnings": {
+        "input": "import atexit, warnings\natexit.register(print, 'bye')\n"
+        "warnings.warn('careful')\nprint('hi')"
+    },
+    "stack": {
+        "input": "import traceback\ndef f():\n    traceback.print_exc()\n"
+        "try:\n    1 / 0\nexcept Exception:\n    f()"
+    },
     "output limit": {"input": "while True: print('x' * 1000)", "limits": {"output": 5000}},
     "memory limit": {"input": "x = bytearray(200 * 1024 * 1024); print('survived')"},
     "undecodable output": {"input": "import sys; sys.stdout.buffer.write(b'ok \\xff end')"},
-    "uid and isolation": {"input": "import os, sys; print(os.getuid(), sys.flags.isolated, "
-                                   "sorted(os.environ), os.listdir('/home'))"},
+    "uid and isolation": {
+        "input": "import os, sys; print(os.getuid(), sys.flags.isolated, "
+        "sorted(os.environ), os.listdir('/home'))"
+    },
 }
 
 
@@ -70,8 +85,12 @@ def spec_of(jobs, fields: dict):
 
 
 def warm_jail(jobs) -> WarmJail:
-    return WarmJail(jobs.jail, jobs.runtimes["default"], jobs.settings.memory_limit,
-                    jobs.settings.max_time_limit)
+    return WarmJail(
+        jobs.jail,
+        jobs.runtimes["default"],
+        jobs.settings.memory_limit,
+        jobs.settings.max_time_limit,
+    )
 
 
 def outcome(result) -> tuple:
@@ -90,17 +109,19 @@ def test_warm_jail_runs_a_job_as_a_cold_one_does(jobs, fields):
 def test_tracebacks_show_the_jobs_frames_only(jobs):
     spec = spec_of(jobs, CASES["traceback"])
     assert run_safely(warm_jail(jobs), spec).stdout == (
-        'Traceback (most recent call last):\n'
+        "Traceback (most recent call last):\n"
         '  File "<string>", line 4, in <module>\n'
         '  File "<string>", line 2, in f\n'
-        'ValueError: bad\n')
+        "ValueError: bad\n"
+    )
 
 
 def test_time_limit_counts_from_hand_over(jobs):
     warm = warm_jail(jobs)
     time.sleep(1.5)
-    spec = spec_of(jobs, {"args": ["-c", "import time; time.sleep(0.5); print('done')"],
-                          "limits": {"time": 1}})
+    spec = spec_of(
+        jobs, {"args": ["-c", "import time; time.sleep(0.5); print('done')"], "limits": {"time": 1}}
+    )
     result = run_safely(warm, spec)
     assert (result.stdout, result.status.value) == ("done\n", "ok")
 
@@ -126,8 +147,10 @@ def test_an_unused_warm_jail_ends_when_closed(jobs):
 
 
 def test_pool_gives_every_job_a_fresh_interpreter_and_home(jobs):
-    code = ("import builtins, os\nprint(hasattr(builtins, 'mark'), os.listdir('.'))\n"
-            "builtins.mark = 1\nopen('mark', 'w').write('x')")
+    code = (
+        "import builtins, os\nprint(hasattr(builtins, 'mark'), os.listdir('.'))\n"
+        "builtins.mark = 1\nopen('mark', 'w').write('x')"
+    )
     spec = spec_of(jobs, {"args": ["-c", code]})
     seen = []
     deadline = time.monotonic() + 30
@@ -140,20 +163,23 @@ def test_pool_gives_every_job_a_fresh_interpreter_and_home(jobs):
     assert seen == ["False []\n"] * 4
 
 
-@pytest.mark.parametrize("args,files,served", [
-    (("-c", "pass"), {}, True),
-    (("-c", "pass", "more", "args"), {}, True),
-    (("main.py", "arg"), {"main.py": b"pass"}, True),
-    (("./main.py",), {"./main.py": b"pass"}, True),
-    (("-c",), {}, False),
-    (("-u", "-c", "pass"), {}, False),
-    (("-m", "mod"), {"mod.py": b"pass"}, False),
-    (("-",), {}, False),
-    (("main.py",), {}, False),
-    (("main",), {"main": b"pass"}, False),
-    (("app.py",), {"app.py": b"PK\x05\x06" + bytes(18)}, False),
-    (("c.py",), {"c.py": importlib.util.MAGIC_NUMBER + bytes(12)}, False),
-])
+@pytest.mark.parametrize(
+    "args,files,served",
+    [
+        (("-c", "pass"), {}, True),
+        (("-c", "pass", "more", "args"), {}, True),
+        (("main.py", "arg"), {"main.py": b"pass"}, True),
+        (("./main.py",), {"./main.py": b"pass"}, True),
+        (("-c",), {}, False),
+        (("-u", "-c", "pass"), {}, False),
+        (("-m", "mod"), {"mod.py": b"pass"}, False),
+        (("-",), {}, False),
+        (("main.py",), {}, False),
+        (("main",), {"main": b"pass"}, False),
+        (("app.py",), {"app.py": b"PK\x05\x06" + bytes(18)}, False),
+        (("c.py",), {"c.py": importlib.util.MAGIC_NUMBER + bytes(12)}, False),
+    ],
+)
 def test_bootstrap_serves_only_what_it_runs_exactly(args, files, served):
     inputs = tuple(InputFile(path, content) for path, content in files.items())
     assert bootstrap.serves(args, inputs) is served

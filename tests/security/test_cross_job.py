@@ -37,7 +37,10 @@ def assert_looked_while_it_existed(a: dict, b: dict):
 
 def test_abstract_unix_sockets_are_per_job(run):
     name = f"\0snekbox-{uuid.uuid4().hex}"
-    a, b = side_by_side(run, CLOCK + f"""
+    a, b = side_by_side(
+        run,
+        CLOCK
+        + f"""
 import socket
 s = socket.socket(socket.AF_UNIX)
 s.bind({name!r})
@@ -50,7 +53,9 @@ try:
 except TimeoutError:
     print("visitor none")
 print("released", now())
-""", CLOCK + f"""
+""",
+        CLOCK
+        + f"""
 import socket
 c = socket.socket(socket.AF_UNIX)
 try:
@@ -62,7 +67,8 @@ print("looked", now())
 mine = socket.socket(socket.AF_UNIX)
 mine.bind({name!r})  # the same name is free in this job's own network namespace
 print("bind yes")
-""")
+""",
+    )
     a, b = lines(a), lines(b)
     assert_looked_while_it_existed(a, b)
     assert (a["visitor"], b["connect"], b["bind"]) == ("none", "ConnectionRefusedError", "yes")
@@ -86,13 +92,18 @@ except OSError as e:
 
 def test_files_of_another_job_are_invisible(run):
     token = uuid.uuid4().hex
-    a, b = side_by_side(run, CLOCK + f"""
+    a, b = side_by_side(
+        run,
+        CLOCK
+        + f"""
 import time
 open("secret-{token}", "w").write("{token}")
 print("created", now(), flush=True)
 time.sleep({HOLD_SECONDS})
 print("released", now())
-""", CLOCK + f"""
+""",
+        CLOCK
+        + f"""
 import os
 hits = []
 for top in ("/home", "/tmp", "/dev", "/etc", "/"):
@@ -103,7 +114,8 @@ for top in ("/home", "/tmp", "/dev", "/etc", "/"):
 print("looked", now())
 print("hits", len(hits))
 print("home", os.listdir("/home"))
-""")
+""",
+    )
     a, b = lines(a), lines(b)
     assert_looked_while_it_existed(a, b)
     assert (b["hits"], b["home"]) == ("0", "[]")
@@ -111,12 +123,17 @@ print("home", os.listdir("/home"))
 
 def test_signals_cannot_reach_another_job_or_the_host(run):
     host_pids = [os.getpid(), os.getppid(), 1]
-    a, b = side_by_side(run, CLOCK + f"""
+    a, b = side_by_side(
+        run,
+        CLOCK
+        + f"""
 import time
 print("created", now(), flush=True)
 time.sleep({HOLD_SECONDS})
 print("released", now())
-""", CLOCK + f"""
+""",
+        CLOCK
+        + f"""
 import os, signal
 print("looked", now())
 me = os.getpid()
@@ -136,7 +153,8 @@ except ProcessLookupError:
     print("everyone none")
 print("pid", me)
 print("hit", hit)
-""")
+""",
+    )
     a, b = lines(a), lines(b)
     assert_looked_while_it_existed(a, b)
     assert (b["pid"], b["hit"], b["everyone"]) == ("1", "[]", "none")
@@ -186,7 +204,10 @@ def test_one_job_cannot_use_up_the_pipe_allowance_of_another(run):
     user's whole allowance; B's pipes must not shrink, so B must not be A's host user."""
     allowance = int(Path("/proc/sys/fs/pipe-user-pages-soft").read_text())
     assert allowance == 16384, "the test sizes its pipes for the default allowance"
-    a, b = side_by_side(run, CLOCK + f"""
+    a, b = side_by_side(
+        run,
+        CLOCK
+        + f"""
 import fcntl, os, time
 taken = 0
 for _ in range(100):
@@ -200,12 +221,15 @@ print("created", now(), flush=True)
 print("taken", taken)
 time.sleep({HOLD_SECONDS})
 print("released", now())
-""", CLOCK + """
+""",
+        CLOCK
+        + """
 import fcntl, os
 r, w = os.pipe()
 print("looked", now())
 print("size", fcntl.fcntl(w, fcntl.F_GETPIPE_SZ))
-""")
+""",
+    )
     a, b = lines(a), lines(b)
     assert_looked_while_it_existed(a, b)
     assert int(a["taken"]) >= allowance - 256

@@ -26,8 +26,10 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])
 """
-    assert run(code).stdout in ("['null', 'urandom']\n[]\n16\nEROFS\n",
-                                "['null', 'urandom']\n[]\n16\nEACCES\n")
+    assert run(code).stdout in (
+        "['null', 'urandom']\n[]\n16\nEROFS\n",
+        "['null', 'urandom']\n[]\n16\nEACCES\n",
+    )
 
 
 def test_no_sysfs_and_none_to_be_had(run):
@@ -44,8 +46,10 @@ for attempt in (lambda: os.mkdir("/sys"), lambda: os.makedirs("/home/sys/kernel"
     assert run(code).stdout in ("False False\nEROFS\nmade\n", "False False\nEACCES\nmade\n")
 
 
-@pytest.mark.parametrize("kind,major,minor", [("S_IFCHR", 1, 1), ("S_IFCHR", 1, 11),
-                                              ("S_IFBLK", 8, 0), ("S_IFCHR", 10, 200)])
+@pytest.mark.parametrize(
+    "kind,major,minor",
+    [("S_IFCHR", 1, 1), ("S_IFCHR", 1, 11), ("S_IFBLK", 8, 0), ("S_IFCHR", 10, 200)],
+)
 def test_mknod_of_a_device_fails(run, kind, major, minor):
     code = f"""
 import os, stat
@@ -147,9 +151,24 @@ print(open_fds)
 
 
 def test_servers_files_are_invisible(run, settings):
-    paths = [str(ROOT), str(ROOT / "config" / "snekbox.toml"), "/root", "/proc", "/sys", "/run",
-             settings.work_dir, "/var", "/etc/passwd", "/etc/shadow", "/etc/hostname",
-             "/etc/resolv.conf", "/boot", "/srv", "/opt", "/mnt"]
+    paths = [
+        str(ROOT),
+        str(ROOT / "config" / "snekbox.toml"),
+        "/root",
+        "/proc",
+        "/sys",
+        "/run",
+        settings.work_dir,
+        "/var",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/hostname",
+        "/etc/resolv.conf",
+        "/boot",
+        "/srv",
+        "/opt",
+        "/mnt",
+    ]
     code = f"""
 import os
 print([p for p in {paths!r} if os.path.lexists(p)])

@@ -32,8 +32,9 @@ def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and \
-                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[
+                1
+            ] == str(pid):
                 found.append(int(entry.name))
         except OSError:
             pass
@@ -48,15 +49,19 @@ def _name(pid: int) -> str:
 
 
 def _run_mounts(server_pid: int) -> list[str]:
-    return [line for line in Path(f"/proc/{server_pid}/mounts").read_text().splitlines()
-            if "snekbox-home" in line]
+    return [
+        line
+        for line in Path(f"/proc/{server_pid}/mounts").read_text().splitlines()
+        if "snekbox-home" in line
+    ]
 
 
 @pytest.fixture
 def two_workers():
     # No warm jails: the test counts a worker's nsjail children as the jobs it is running.
-    proc, client = start_server({"SNEKBOX_WORKERS": "2", "SNEKBOX_MAX_JOBS": "8",
-                                 "SNEKBOX_POOL_SIZE": "0"})
+    proc, client = start_server(
+        {"SNEKBOX_WORKERS": "2", "SNEKBOX_MAX_JOBS": "8", "SNEKBOX_POOL_SIZE": "0"}
+    )
     yield proc, client
     stop_server(proc)
 
@@ -115,6 +120,7 @@ def test_a_worker_killed_mid_request_is_replaced_and_others_go_on(two_workers):
 
     def victims_runs() -> list[str]:
         return [m for m in _run_mounts(proc.pid) if f"/runs/{victim}-" in m]
+
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and victims_runs():
         time.sleep(0.1)
@@ -127,8 +133,9 @@ def test_a_killed_workers_warm_jails_are_reclaimed():
         deadline = time.monotonic() + 20
         warm: dict[int, list[int]] = {}
         while time.monotonic() < deadline:
-            warm = {w: [c for c in _children(w) if _name(c) == "nsjail"]
-                    for w in _children(proc.pid)}
+            warm = {
+                w: [c for c in _children(w) if _name(c) == "nsjail"] for w in _children(proc.pid)
+            }
             if len(warm) == 2 and all(len(jails) == 2 for jails in warm.values()):
                 break
             time.sleep(0.05)
@@ -137,8 +144,9 @@ def test_a_killed_workers_warm_jails_are_reclaimed():
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (
-                any(Path(f"/proc/{pid}").exists() for pid in warm[victim])
-                or any(f"/runs/{victim}-" in m for m in _run_mounts(proc.pid))):
+            any(Path(f"/proc/{pid}").exists() for pid in warm[victim])
+            or any(f"/runs/{victim}-" in m for m in _run_mounts(proc.pid))
+        ):
             time.sleep(0.05)
         assert [pid for pid in warm[victim] if Path(f"/proc/{pid}").exists()] == []
         assert [m for m in _run_mounts(proc.pid) if f"/runs/{victim}-" in m] == []
@@ -180,8 +188,11 @@ def test_runs_that_cannot_be_made_are_internal_errors_over_http(server, settings
     subprocess.run(remount + ["remount,ro", settings.work_dir], check=True)
     try:
         body = client.eval(input="print(1)")
-        assert (body["returncode"], body["status"], body["signal"]) == (None, "internal_error",
-                                                                        None)
+        assert (body["returncode"], body["status"], body["signal"]) == (
+            None,
+            "internal_error",
+            None,
+        )
         assert body["stdout"] == "snekbox could not run the job: Read-only file system"
     finally:
         subprocess.run(remount + ["remount,rw", settings.work_dir], check=True)

@@ -64,8 +64,9 @@ def test_symlinks_yield_nothing_of_the_host(run, host_secret):
 
 def test_symlinks_yield_nothing_of_the_host_over_http(client, host_secret):
     target, token = host_secret
-    body = client.eval(input=symlink_code(target), files=[{"path": "input.txt",
-                                                           "content": b64("given")}])
+    body = client.eval(
+        input=symlink_code(target), files=[{"path": "input.txt", "content": b64("given")}]
+    )
     assert body["returncode"] == 0, body["stdout"]
     assert [(f["path"], unb64(f["content"])) for f in body["files"]] == [("own.txt", b"own")]
     assert token not in json.dumps(body)
@@ -85,8 +86,7 @@ os.link("mine", "mine-too")
 """
     result = run(code)
     assert result.stdout == "EXDEV\nEXDEV\nEXDEV\n"
-    assert [(f.path, f.content) for f in result.files] == [("mine", b"mine"),
-                                                           ("mine-too", b"mine")]
+    assert [(f.path, f.content) for f in result.files] == [("mine", b"mine"), ("mine-too", b"mine")]
 
 
 def test_fifos_sockets_and_whiteouts_are_skipped_without_blocking(run):
@@ -129,7 +129,7 @@ def test_a_10_gb_sparse_file_is_not_read_back(jobs):
     # No job can make one (rlimit_fsize); made here as root, the walk still skips it at once.
     with jobs.jail.workdir.new_run(jobs.jail.tmpfs_size, 65534) as home:
         with open(home.path / "sparse", "wb") as f:
-            f.truncate(10 * 1024 ** 3)
+            f.truncate(10 * 1024**3)
         (home.path / "small").write_bytes(b"small")
         start = time.monotonic()
         files = home.collect_outputs(100)

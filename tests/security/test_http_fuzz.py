@@ -48,6 +48,7 @@ def fuzzed():
 
 # --- well-formed requests -------------------------------------------------------------
 
+
 def eval_body(number: int) -> bytes:
     return json.dumps({"input": f"print({number})"}).encode()
 
@@ -78,23 +79,123 @@ def good_requests(draw) -> Request:
 
 # --- odd requests ---------------------------------------------------------------------
 
-METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "HEAD",
-           "post", "P OST", "POST\x00", "GÉT", "", "-", "#"]
-TARGETS = ["/eval", "/runtimes", "/metrics", "/openapi.json", "/nope", "*", "//eval",
-           "/eval?x=1&x=2", "/%00", "/%ff", "http://x/eval", "eval", "/\x00", "/é",
-           "/" + "a" * 5000, "/eval#frag", "/../eval", ""]
-VERSIONS = ["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.10", "HTTP/0.9", "http/1.1",
-            "HTTP/1.1 ", "HTTP/1", "HTTP/", "", "HTTP/1.1\x00"]
-NAMES = ["Host", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection",
-         "Expect", "X-Request-ID", "Authorization", "Upgrade", "Trailer", "TE", "Forwarded",
-         "X-Forwarded-For", "X-Forwarded-Proto", "Accept", "Content-Encoding", "Range",
-         "X Y", "X:Y", "", "X\x00", "Ä", "X\tY", "(x)", " Host", "Host ", "content-length",
-         "a" * 9000]
-VALUES = ["", " ", "x", "a" * 9000, "\x00", "\r", "é", "chunked", "gzip, chunked",
-          "chunked, gzip", "identity", "chunked, chunked", "Chunked", " chunked", "gzip",
-          "100-continue", "close", "keep-alive", "Upgrade", "h2c", "-1", "0", "1e3", "0x10",
-          "+5", " 5", "5, 5", "5,6", "99999999999999999999999", "application/json",
-          "application/json; charset=utf-16", "text/plain", "Bearer x", "bytes=0-1"]
+METHODS = [
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "OPTIONS",
+    "PATCH",
+    "TRACE",
+    "CONNECT",
+    "HEAD",
+    "post",
+    "P OST",
+    "POST\x00",
+    "GÉT",
+    "",
+    "-",
+    "#",
+]
+TARGETS = [
+    "/eval",
+    "/runtimes",
+    "/metrics",
+    "/openapi.json",
+    "/nope",
+    "*",
+    "//eval",
+    "/eval?x=1&x=2",
+    "/%00",
+    "/%ff",
+    "http://x/eval",
+    "eval",
+    "/\x00",
+    "/é",
+    "/" + "a" * 5000,
+    "/eval#frag",
+    "/../eval",
+    "",
+]
+VERSIONS = [
+    "HTTP/1.1",
+    "HTTP/1.0",
+    "HTTP/2.0",
+    "HTTP/1.10",
+    "HTTP/0.9",
+    "http/1.1",
+    "HTTP/1.1 ",
+    "HTTP/1",
+    "HTTP/",
+    "",
+    "HTTP/1.1\x00",
+]
+NAMES = [
+    "Host",
+    "Content-Type",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Expect",
+    "X-Request-ID",
+    "Authorization",
+    "Upgrade",
+    "Trailer",
+    "TE",
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "Accept",
+    "Content-Encoding",
+    "Range",
+    "X Y",
+    "X:Y",
+    "",
+    "X\x00",
+    "Ä",
+    "X\tY",
+    "(x)",
+    " Host",
+    "Host ",
+    "content-length",
+    "a" * 9000,
+]
+VALUES = [
+    "",
+    " ",
+    "x",
+    "a" * 9000,
+    "\x00",
+    "\r",
+    "é",
+    "chunked",
+    "gzip, chunked",
+    "chunked, gzip",
+    "identity",
+    "chunked, chunked",
+    "Chunked",
+    " chunked",
+    "gzip",
+    "100-continue",
+    "close",
+    "keep-alive",
+    "Upgrade",
+    "h2c",
+    "-1",
+    "0",
+    "1e3",
+    "0x10",
+    "+5",
+    " 5",
+    "5, 5",
+    "5,6",
+    "99999999999999999999999",
+    "application/json",
+    "application/json; charset=utf-16",
+    "text/plain",
+    "Bearer x",
+    "bytes=0-1",
+]
 LINE_ENDS = ["\r\n", "\r\n", "\n", "\r", "\r\r\n"]
 
 text = st.text(st.characters(codec="utf-8"), max_size=30)
@@ -131,8 +232,11 @@ def odd_headers(draw) -> bytes:
 @st.composite
 def framed_body(draw, body: bytes) -> tuple[bytes, bytes]:
     """Framing headers and the body as sent, perhaps with conflicting or odd framing."""
-    kind = draw(st.sampled_from(["length", "chunked", "both", "two lengths", "odd chunks",
-                                 "none", "wrong length"]))
+    kind = draw(
+        st.sampled_from(
+            ["length", "chunked", "both", "two lengths", "odd chunks", "none", "wrong length"]
+        )
+    )
     if kind == "length":
         return b"Content-Length: %d\r\n" % len(body), body
     if kind == "wrong length":
@@ -148,33 +252,101 @@ def framed_body(draw, body: bytes) -> tuple[bytes, bytes]:
     if kind != "odd chunks":
         return framing, chunked(body, draw(st.lists(st.integers(0, 100), max_size=3)))
     chunks = []
-    for piece in (body[:len(body) // 2], body[len(body) // 2:]):
-        size = draw(st.sampled_from([f"{len(piece):x}", f"{len(piece):X}", "-1", "0x5", " 5",
-                                     "ffffffffffffffffffff", f"{len(piece):x} ", "", "g",
-                                     f"{len(piece) + 3:x}", "0" * 50 + f"{len(piece):x}"]))
-        ext = draw(st.sampled_from(["", ";a=b", ';a="q\\"x"', ";", "; a = b", ";a=b;c",
-                                    ";" + "a" * 9000, ";a=\x00", ";a=\r"]))
+    for piece in (body[: len(body) // 2], body[len(body) // 2 :]):
+        size = draw(
+            st.sampled_from(
+                [
+                    f"{len(piece):x}",
+                    f"{len(piece):X}",
+                    "-1",
+                    "0x5",
+                    " 5",
+                    "ffffffffffffffffffff",
+                    f"{len(piece):x} ",
+                    "",
+                    "g",
+                    f"{len(piece) + 3:x}",
+                    "0" * 50 + f"{len(piece):x}",
+                ]
+            )
+        )
+        ext = draw(
+            st.sampled_from(
+                [
+                    "",
+                    ";a=b",
+                    ';a="q\\"x"',
+                    ";",
+                    "; a = b",
+                    ";a=b;c",
+                    ";" + "a" * 9000,
+                    ";a=\x00",
+                    ";a=\r",
+                ]
+            )
+        )
         end = draw(st.sampled_from(["\r\n", "\r\n", "\n", "", "\r"]))
         after = draw(st.sampled_from(["\r\n", "\n", ""]))
         chunks.append(enc(size + ext + end) + piece + enc(after))
-    trailer = draw(st.sampled_from(["", "X: y\r\n", "Content-Length: 5\r\n", "X: y\n",
-                                    "X: y\r\n z\r\n", "X y\r\n", "a" * 9000 + ": y\r\n"]))
+    trailer = draw(
+        st.sampled_from(
+            [
+                "",
+                "X: y\r\n",
+                "Content-Length: 5\r\n",
+                "X: y\n",
+                "X: y\r\n z\r\n",
+                "X y\r\n",
+                "a" * 9000 + ": y\r\n",
+            ]
+        )
+    )
     last = draw(st.sampled_from(["0\r\n", "0;x=y\r\n", "00\r\n", "0\n", ""]))
     return framing, b"".join(chunks) + enc(last + trailer + draw(st.sampled_from(["\r\n", ""])))
 
 
 def nested(depth: int, kind: str) -> str:
-    return {"list": "[" * depth + "]" * depth,
-            "dict": '{"a":' * depth + "1" + "}" * depth}[kind]
+    return {"list": "[" * depth + "]" * depth, "dict": '{"a":' * depth + "1" + "}" * depth}[kind]
 
 
 ODD_VALUES = st.one_of(
     st.builds(nested, st.sampled_from([1, 2, 50, 3000, 100000]), st.sampled_from(["list", "dict"])),
-    st.sampled_from(["1" + "0" * 5000, "-1e999", "1e999", "NaN", "-Infinity", "null", "true",
-                     '"\\ud800"', '"\\u0000"', '"' + "\\" * 4 + '"', "[]", "{}", "-0", "0.5e-5",
-                     '"' + "x" * 140000 + '"', "[" + "1," * 5000 + "1]"]))
-FIELDS = ["input", "args", "files", "executable_path", "version", "stdin", "limits", "x",
-          "limits.time", "limits.memory", "limits.output", "files.path", "files.content"]
+    st.sampled_from(
+        [
+            "1" + "0" * 5000,
+            "-1e999",
+            "1e999",
+            "NaN",
+            "-Infinity",
+            "null",
+            "true",
+            '"\\ud800"',
+            '"\\u0000"',
+            '"' + "\\" * 4 + '"',
+            "[]",
+            "{}",
+            "-0",
+            "0.5e-5",
+            '"' + "x" * 140000 + '"',
+            "[" + "1," * 5000 + "1]",
+        ]
+    ),
+)
+FIELDS = [
+    "input",
+    "args",
+    "files",
+    "executable_path",
+    "version",
+    "stdin",
+    "limits",
+    "x",
+    "limits.time",
+    "limits.memory",
+    "limits.output",
+    "files.path",
+    "files.content",
+]
 
 
 @st.composite
@@ -185,12 +357,28 @@ def odd_json(draw, number: int) -> tuple[bytes, bool]:
     base = eval_body(number)
     kind = draw(st.sampled_from(["field"] * 4 + ["whole"]))
     if kind == "whole":
-        return draw(st.sampled_from([
-            b"\xef\xbb\xbf" + base, base.decode().encode("utf-16"), base + b"garbage",
-            base[:-1], b"", b"null", b"[]", b'"x"', b"1", base.replace(b"{", b"{\"input\": 1, "),
-            base.replace(b"}", b", \"input\": \"print(%d)\"}" % number),
-            base.replace(b"print", b"\\u0070rint"), b"{" * 100000, base.replace(b'"', b"'"),
-            base + b"\x00", b"\x00" + base])), True
+        return draw(
+            st.sampled_from(
+                [
+                    b"\xef\xbb\xbf" + base,
+                    base.decode().encode("utf-16"),
+                    base + b"garbage",
+                    base[:-1],
+                    b"",
+                    b"null",
+                    b"[]",
+                    b'"x"',
+                    b"1",
+                    base.replace(b"{", b'{"input": 1, '),
+                    base.replace(b"}", b', "input": "print(%d)"}' % number),
+                    base.replace(b"print", b"\\u0070rint"),
+                    b"{" * 100000,
+                    base.replace(b'"', b"'"),
+                    base + b"\x00",
+                    b"\x00" + base,
+                ]
+            )
+        ), True
     field, value = draw(st.sampled_from(FIELDS)), draw(ODD_VALUES)
     outer, _, inner = field.partition(".")
     if outer == "limits" and inner:
@@ -213,15 +401,20 @@ def odd_requests(draw) -> Request:
     if part == "headers":
         odd = draw(odd_headers())
         headers = odd + headers if draw(st.booleans()) else headers + odd
-    framing, sent = draw(framed_body(body)) if part == "framing" else (
-        b"Content-Length: %d\r\n" % len(body), body)
+    framing, sent = (
+        draw(framed_body(body))
+        if part == "framing"
+        else (b"Content-Length: %d\r\n" % len(body), body)
+    )
     if part == "headers" and draw(st.booleans()):
         framing = b""  # the odd headers may carry their own
-    return Request(line + headers + framing + b"\r\n" + sent, False,
-                   number if prints else None, part == "json")
+    return Request(
+        line + headers + framing + b"\r\n" + sent, False, number if prints else None, part == "json"
+    )
 
 
 # --- talking to the server --------------------------------------------------------------
+
 
 def exchange(client, payload: bytes, answers_due: int) -> bytes:
     """Send everything, read until `answers_due` answers are in while the connection stays
@@ -254,10 +447,11 @@ def parse_responses(data: bytes) -> list[tuple[int, bytes]]:
         end = data.find(b"\r\n\r\n")
         if end < 0:
             break
-        head, data = data[:end].split(b"\r\n"), data[end + 4:]
+        head, data = data[:end].split(b"\r\n"), data[end + 4 :]
         status = int(head[0].split()[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(b":") for line in head[1:])}
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head[1:])
+        }
         if 100 <= status < 200:
             continue
         if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
@@ -265,8 +459,8 @@ def parse_responses(data: bytes) -> list[tuple[int, bytes]]:
             while True:
                 line_end = data.find(b"\r\n")
                 size = int(data[:line_end].split(b";")[0], 16)
-                body += data[line_end + 2:line_end + 2 + size]
-                data = data[line_end + 2 + size + 2:]
+                body += data[line_end + 2 : line_end + 2 + size]
+                data = data[line_end + 2 + size + 2 :]
                 if size == 0:
                     break
         elif b"content-length" in headers:
@@ -291,9 +485,17 @@ def assert_answer_fits(request: Request, status: int, body: bytes) -> None:
         assert answer["status"] != "internal_error", answer
 
 
-@hypothesis_settings(max_examples=150, derandomize=True, database=None, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                            HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(st.lists(good_requests() | odd_requests(), min_size=1, max_size=4))
 def test_every_request_gets_a_4xx_or_its_answer_in_order(fuzzed, requests):
     note(f"sent {[r.raw[:2000] for r in requests]}")
@@ -303,24 +505,42 @@ def test_every_request_gets_a_4xx_or_its_answer_in_order(fuzzed, requests):
 def eval_request(number: int, framing: bytes = b"", body: bytes | None = None) -> bytes:
     body = eval_body(number) if body is None else body
     framing = framing or b"Content-Length: %d\r\n" % len(body)
-    return (b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + framing + b"\r\n" + body)
+    return (
+        b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + framing
+        + b"\r\n"
+        + body
+    )
 
 
 # What the fuzzer found, each kept as a plain example.
 FOUND = {
     # gunicorn 23 answered the first request only, unless the client closed its end.
-    "pipelined": [Request(eval_request(1), True, 1, True), Request(eval_request(2), True, 2, True),
-                  Request(b"GET /runtimes HTTP/1.1\r\nHost: x\r\n\r\n", True, None, True)],
+    "pipelined": [
+        Request(eval_request(1), True, 1, True),
+        Request(eval_request(2), True, 2, True),
+        Request(b"GET /runtimes HTTP/1.1\r\nHost: x\r\n\r\n", True, None, True),
+    ],
     # gunicorn 27 answers an unknown transfer coding with 501.
-    "unknown transfer coding": [Request(eval_request(3, b"Transfer-Encoding: chunked, \r\n"),
-                                        False, 3, False)],
+    "unknown transfer coding": [
+        Request(eval_request(3, b"Transfer-Encoding: chunked, \r\n"), False, 3, False)
+    ],
     # gunicorn 27's chunked-body errors are no OSErrors: they were a 500 and a traceback.
-    "bad chunk size": [Request(eval_request(4, b"Transfer-Encoding: chunked\r\n", b"zz\r\n"),
-                               False, 4, False)],
-    "bad trailer": [Request(eval_request(5, b"Transfer-Encoding: chunked\r\n",
-                                         b"15\r\n" + eval_body(5)[:21] + b"\r\n0\r\nX y\r\n\r\n"),
-                            False, 5, False)],
+    "bad chunk size": [
+        Request(eval_request(4, b"Transfer-Encoding: chunked\r\n", b"zz\r\n"), False, 4, False)
+    ],
+    "bad trailer": [
+        Request(
+            eval_request(
+                5,
+                b"Transfer-Encoding: chunked\r\n",
+                b"15\r\n" + eval_body(5)[:21] + b"\r\n0\r\nX y\r\n\r\n",
+            ),
+            False,
+            5,
+            False,
+        )
+    ],
 }
 
 
@@ -342,7 +562,7 @@ def check_connection(fuzzed, requests: list[Request]) -> None:
     assert all(code < 500 for code in statuses), (statuses, received[:1000])
 
     responses = parse_responses(received)
-    for i, request in enumerate(requests[:framed + 1]):
+    for i, request in enumerate(requests[: framed + 1]):
         if i == len(responses):
             closed = i > 0 and responses[i - 1][1].get(b"connection") == b"close"
             assert i == framed or closed, f"request {i} unanswered: {received[:1000]!r}"
@@ -350,7 +570,7 @@ def check_connection(fuzzed, requests: list[Request]) -> None:
         status, _, body = responses[i]
         assert_answer_fits(request, status, body)
 
-    log = server_log(proc)[state["log seen"]:]
+    log = server_log(proc)[state["log seen"] :]
     assert "Traceback" not in log, log[-3000:]
     state["log seen"] += len(log)
     start = time.monotonic()

@@ -23,9 +23,11 @@ ROOT = "/run/snekbox/runs/0123"
 PATH_CHARACTERS = st.sampled_from(list("/.\\\0~ a-_") + ["é", "\u202e", "\ud800", "\U0001f40d"])
 path_text = st.text(PATH_CHARACTERS, max_size=40) | st.text(max_size=40)
 PARTS = ["..", ".", "", "a", "b", "...", ". .", "..a", "a..", "~", "\0", "\\..", "..\\"]
-path_parts = st.builds(lambda lead, parts: lead + "/".join(parts),
-                       st.sampled_from(["", "/", "//"]),
-                       st.lists(st.sampled_from(PARTS), min_size=1, max_size=8))
+path_parts = st.builds(
+    lambda lead, parts: lead + "/".join(parts),
+    st.sampled_from(["", "/", "//"]),
+    st.lists(st.sampled_from(PARTS), min_size=1, max_size=8),
+)
 any_path = path_text | path_parts
 
 
@@ -80,29 +82,55 @@ def test_written_inputs_never_land_outside_home(paths):
 
 
 # Request parsing: well-typed requests with risky values, and anything else JSON can say.
-json_scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70)
-                | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20))
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-                           max_leaves=12)
-code = st.sampled_from(["print(1)", "", "1/0", "import sys; sys.exit(3)", "print(input())",
-                        "open('out', 'w').write('x')", "\0", "\ud800"]) | st.text(max_size=10)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+code = st.sampled_from(
+    [
+        "print(1)",
+        "",
+        "1/0",
+        "import sys; sys.exit(3)",
+        "print(input())",
+        "open('out', 'w').write('x')",
+        "\0",
+        "\ud800",
+    ]
+) | st.text(max_size=10)
 b64_text = st.sampled_from(["", "aGk=", "@@", "aGk", "aGk=\n", "=", "aGk=aGk=", "é"])
 fine_numbers = st.sampled_from([0.5, 1, 8 * 2**20, 2**28, 1000, 10**7])
-risky_numbers = (st.integers(-1, 2**40) | st.floats(-1, 1e12, allow_nan=False)
-                 | st.sampled_from([0, 1e-300, 31, 2**28 + 1, 10**7 + 1, 8 * 2**20 - 1]))
+risky_numbers = (
+    st.integers(-1, 2**40)
+    | st.floats(-1, 1e12, allow_nan=False)
+    | st.sampled_from([0, 1e-300, 31, 2**28 + 1, 10**7 + 1, 8 * 2**20 - 1])
+)
 numbers = st.one_of(fine_numbers, fine_numbers, risky_numbers)
 typed_fields = {
     "input": code,
-    "args": st.lists(st.sampled_from(["-c", "pass", "main.py", "-", "-I", "\0"]) | code,
-                     max_size=4),
-    "files": st.lists(st.fixed_dictionaries({"path": any_path}, optional={"content": b64_text}),
-                      max_size=4),
+    "args": st.lists(
+        st.sampled_from(["-c", "pass", "main.py", "-", "-I", "\0"]) | code, max_size=4
+    ),
+    "files": st.lists(
+        st.fixed_dictionaries({"path": any_path}, optional={"content": b64_text}), max_size=4
+    ),
     "stdin": st.text(max_size=20),
-    "limits": st.fixed_dictionaries({}, optional={"time": numbers, "memory": numbers,
-                                                  "output": numbers}),
-    "executable_path": st.sampled_from(["/snekbin/python/default/bin/python",
-                                        "/usr/bin/python3", ""]),
+    "limits": st.fixed_dictionaries(
+        {}, optional={"time": numbers, "memory": numbers, "output": numbers}
+    ),
+    "executable_path": st.sampled_from(
+        ["/snekbin/python/default/bin/python", "/usr/bin/python3", ""]
+    ),
     "version": st.sampled_from(["default", "3.12", "nope"]),
 }
 
@@ -118,8 +146,9 @@ def bounded_time(document: dict) -> dict:
 typed_requests = st.fixed_dictionaries(
     {"input": code}, optional={k: v for k, v in typed_fields.items() if k != "input"}
 ).map(bounded_time) | st.fixed_dictionaries({"input": code, "files": typed_fields["files"]})
-loose_requests = st.fixed_dictionaries({}, optional={name: strategy | json_values
-                                                     for name, strategy in typed_fields.items()})
+loose_requests = st.fixed_dictionaries(
+    {}, optional={name: strategy | json_values for name, strategy in typed_fields.items()}
+)
 documents = typed_requests | loose_requests | json_values
 
 
@@ -138,20 +167,34 @@ def check_response(result):
 
 
 @given(document=documents)
-@hypothesis_settings(max_examples=250, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow,
-                                            HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 def test_random_json_documents_never_give_a_5xx(app_client, document):
     raw = json.dumps(document, allow_nan=True)
-    check_response(app_client.simulate_post("/eval", body=raw,
-                                            headers={"Content-Type": "application/json"}))
+    check_response(
+        app_client.simulate_post("/eval", body=raw, headers={"Content-Type": "application/json"})
+    )
 
 
-@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode),
-       content_type=st.sampled_from(["application/json", "application/json; charset=latin-1",
-                                     "text/plain", "", "APPLICATION/JSON", "application/jsonx"]))
-@hypothesis_settings(max_examples=200, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=latin-1",
+            "text/plain",
+            "",
+            "APPLICATION/JSON",
+            "application/jsonx",
+        ]
+    ),
+)
+@hypothesis_settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_random_bytes_never_give_a_5xx(app_client, raw, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     check_response(app_client.simulate_post("/eval", body=raw, headers=headers))

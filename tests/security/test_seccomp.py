@@ -66,11 +66,13 @@ SIGCHLD = 17
 
 
 def syscall_job(number: int, args: str) -> str:
-    return (f"import ctypes\n"
-            f"libc = ctypes.CDLL(None, use_errno=True)\n"
-            f"libc.syscall.restype = ctypes.c_long\n"
-            f"result = libc.syscall(ctypes.c_long({number}), {args})\n"
-            f"print('survived', result, ctypes.get_errno(), flush=True)\n")
+    return (
+        f"import ctypes\n"
+        f"libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"libc.syscall.restype = ctypes.c_long\n"
+        f"result = libc.syscall(ctypes.c_long({number}), {args})\n"
+        f"print('survived', result, ctypes.get_errno(), flush=True)\n"
+    )
 
 
 def assert_killed_by_seccomp(result):
@@ -101,8 +103,10 @@ def test_reading_the_personality_is_allowed(run):
 
 
 def test_ordinary_ioctl_is_allowed(run):
-    code = "import fcntl, termios, array\nbuf = array.array('i', [0])\n" \
-           "fcntl.ioctl(0, termios.FIONREAD, buf)\nprint('survived', buf[0])"
+    code = (
+        "import fcntl, termios, array\nbuf = array.array('i', [0])\n"
+        "fcntl.ioctl(0, termios.FIONREAD, buf)\nprint('survived', buf[0])"
+    )
     result = run(code, stdin=b"abc")
     assert result.stdout == "survived 3\n"
 
@@ -111,18 +115,40 @@ def test_ordinary_ioctl_is_allowed(run):
 # each of these returns something else with all-zero arguments: a descriptor
 # (inotify_init, inotify_init1), EINVAL, EFAULT or EPERM.
 ENOSYS_CALLS = {
-    "clone3": 435, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209,
-    "io_cancel": 210, "io_pgetevents": 333, "inotify_init": 253, "inotify_init1": 294,
-    "fanotify_init": 300, "mq_open": 240, "timer_create": 222, "chroot": 161,
-    "shmget": 29, "msgget": 68, "semget": 64, "rt_sigqueueinfo": 129, "pidfd_open": 434,
-    "capset": 126, "mlock": 149, "name_to_handle_at": 303,
+    "clone3": 435,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "io_setup": 206,
+    "io_destroy": 207,
+    "io_getevents": 208,
+    "io_submit": 209,
+    "io_cancel": 210,
+    "io_pgetevents": 333,
+    "inotify_init": 253,
+    "inotify_init1": 294,
+    "fanotify_init": 300,
+    "mq_open": 240,
+    "timer_create": 222,
+    "chroot": 161,
+    "shmget": 29,
+    "msgget": 68,
+    "semget": 64,
+    "rt_sigqueueinfo": 129,
+    "pidfd_open": 434,
+    "capset": 126,
+    "mlock": 149,
+    "name_to_handle_at": 303,
     "a number no kernel has": 999,
     # The x32 ABI: x86_64 numbers with 0x40000000 added, for kernels that enable it.
-    "x32 mount": 0x40000000 + 165, "x32 unshare": 0x40000000 + 272,
-    "x32 ptrace": 0x40000000 + 521, "x32 clone": 0x40000000 + 56,
-    "x32 io_setup": 0x40000000 + 543, "x32 prctl": 0x40000000 + 157,
-    "x32 mmap": 0x40000000 + 9, "x32 getpid": 0x40000000 + 39,
+    "x32 mount": 0x40000000 + 165,
+    "x32 unshare": 0x40000000 + 272,
+    "x32 ptrace": 0x40000000 + 521,
+    "x32 clone": 0x40000000 + 56,
+    "x32 io_setup": 0x40000000 + 543,
+    "x32 prctl": 0x40000000 + 157,
+    "x32 mmap": 0x40000000 + 9,
+    "x32 getpid": 0x40000000 + 39,
 }
 
 
@@ -148,26 +174,30 @@ SIGNAL_QUEUEING = {
 def test_queueing_realtime_signals_is_refused(run, name):
     """Without the policy each call succeeds (the signal is blocked, so it stays queued).
     rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal are not allowed at all."""
-    code = ("import ctypes, os, signal\n"
-            "signal.pthread_sigmask(signal.SIG_BLOCK, [40])\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "info = ctypes.create_string_buffer(128)\n"
-            "ctypes.memmove(info, (40).to_bytes(4, 'little') + bytes(4)"
-            " + (-1).to_bytes(4, 'little', signed=True), 12)\n"
-            f"print(libc.syscall({SIGNAL_QUEUEING[name]}), ctypes.get_errno())\n")
+    code = (
+        "import ctypes, os, signal\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [40])\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "info = ctypes.create_string_buffer(128)\n"
+        "ctypes.memmove(info, (40).to_bytes(4, 'little') + bytes(4)"
+        " + (-1).to_bytes(4, 'little', signed=True), 12)\n"
+        f"print(libc.syscall({SIGNAL_QUEUEING[name]}), ctypes.get_errno())\n"
+    )
     result = run(code)
     assert (result.stdout, result.returncode) == ("-1 1\n", 0)
 
 
 @pytest.mark.parametrize("option", ["1", "ctypes.c_ulong((1 << 32) | 1)"])
 def test_a_job_cannot_clear_the_signal_it_gets_when_its_nsjail_dies(run, option):
-    code = ("import ctypes\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "libc.syscall.restype = ctypes.c_long\n"
-            f"print(libc.syscall(157, {option}, 0, 0, 0, 0), ctypes.get_errno())\n"  # SET_PDEATHSIG
-            "signal = ctypes.c_int()\n"
-            "libc.prctl(2, ctypes.byref(signal))\n"  # PR_GET_PDEATHSIG
-            "print(signal.value)\n")
+    code = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.syscall.restype = ctypes.c_long\n"
+        f"print(libc.syscall(157, {option}, 0, 0, 0, 0), ctypes.get_errno())\n"  # SET_PDEATHSIG
+        "signal = ctypes.c_int()\n"
+        "libc.prctl(2, ctypes.byref(signal))\n"  # PR_GET_PDEATHSIG
+        "print(signal.value)\n"
+    )
     assert run(code).stdout == "-1 1\n9\n"
 
 
@@ -181,17 +211,17 @@ def huge_pages_to_be_had():
     setting.write_text(before)
 
 
-def test_huge_pages_are_refused_as_the_memory_cgroup_does_not_count_them(
-        run, huge_pages_to_be_had):
-    code = ("import ctypes\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "libc.mmap.restype = ctypes.c_void_p\n"
-            "size = 2 << 20\n"
-            "area = libc.mmap(None, size, 3, 0x22 | 0x40000, -1, 0)\n"  # MAP_HUGETLB
-            "print('mmap', area != 2 ** 64 - 1 and 'mapped', ctypes.get_errno())\n"
-            "print('memfd', libc.memfd_create(b'huge', 4), ctypes.get_errno())\n"
-
-            "print('plain', libc.mmap(None, size, 3, 0x22, -1, 0) != 2 ** 64 - 1)\n")
+def test_huge_pages_are_refused_as_the_memory_cgroup_does_not_count_them(run, huge_pages_to_be_had):
+    code = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.mmap.restype = ctypes.c_void_p\n"
+        "size = 2 << 20\n"
+        "area = libc.mmap(None, size, 3, 0x22 | 0x40000, -1, 0)\n"  # MAP_HUGETLB
+        "print('mmap', area != 2 ** 64 - 1 and 'mapped', ctypes.get_errno())\n"
+        "print('memfd', libc.memfd_create(b'huge', 4), ctypes.get_errno())\n"
+        "print('plain', libc.mmap(None, size, 3, 0x22, -1, 0) != 2 ** 64 - 1)\n"
+    )
     result = run(code)
     assert result.stdout == "mmap False 12\nmemfd -1 12\nplain True\n"
 
@@ -204,7 +234,7 @@ def _dirty_bytes() -> int:
 WRITE_BACK = {
     "sync": "import os\nos.sync()\nprint('done')",
     "syncfs": "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-              "print('done', libc.syncfs(os.open('/usr', os.O_RDONLY)), ctypes.get_errno())",
+    "print('done', libc.syncfs(os.open('/usr', os.O_RDONLY)), ctypes.get_errno())",
 }
 
 
@@ -223,25 +253,29 @@ def test_a_job_cannot_make_the_host_write_back_its_filesystems(run, tmp_path, na
 
 
 def test_standard_signals_still_reach_the_job(run):
-    code = ("import os, signal\n"
-            "signal.signal(signal.SIGUSR1, lambda *_: print('got it'))\n"
-            "os.kill(os.getpid(), signal.SIGUSR1)\n"
-            "os.kill(os.getpid(), 0)\n")
+    code = (
+        "import os, signal\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: print('got it'))\n"
+        "os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "os.kill(os.getpid(), 0)\n"
+    )
     assert run(code).stdout == "got it\n"
 
 
 def test_a_job_cannot_use_up_roots_queued_signals(run):
     """RLIMIT_SIGPENDING counts the job's queued signals against root on the host too."""
-    flood = ("import os, signal, time\n"
-             "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])\n"
-             "refused = 0\n"
-             "for _ in range(200000):\n"
-             "    try:\n"
-             "        os.kill(os.getpid(), signal.SIGRTMIN)\n"
-             "    except PermissionError:\n"
-             "        refused += 1\n"
-             "print(refused, flush=True)\n"
-             "time.sleep(2)\n")
+    flood = (
+        "import os, signal, time\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])\n"
+        "refused = 0\n"
+        "for _ in range(200000):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGRTMIN)\n"
+        "    except PermissionError:\n"
+        "        refused += 1\n"
+        "print(refused, flush=True)\n"
+        "time.sleep(2)\n"
+    )
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         job = pool.submit(run, flood)
         time.sleep(1.5)
@@ -264,8 +298,9 @@ print(libc.syscall(129, os.getpid(), int(signal.SIGRTMIN), info), ctypes.get_err
 def queue_realtime_signal_to_self() -> bool:
     """Whether a root process on the host can still queue a real-time signal (sigqueue),
     tried in a process of its own: a queued signal no thread blocks would end this one."""
-    done = subprocess.run([sys.executable, "-c", SIGQUEUE_FROM_THE_HOST], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SIGQUEUE_FROM_THE_HOST], capture_output=True, text=True, check=True
+    )
     return done.stdout == "0 0\n"
 
 
@@ -291,28 +326,38 @@ def test_violation_is_reported_over_http(client):
 # Socket families a job may not create: AF_VSOCK has no network namespace and would reach
 # the hypervisor and the host of a VM; the others are kernel surface no job needs. Each is
 # created (or refused for want of a capability, not by EAFNOSUPPORT) without the policy.
-FAMILIES = {"AF_VSOCK": "SOCK_STREAM", "AF_NETLINK": "SOCK_DGRAM", "AF_PACKET": "SOCK_DGRAM",
-            "AF_ALG": "SOCK_SEQPACKET", "AF_KEY": "SOCK_RAW", "AF_TIPC": "SOCK_RDM"}
+FAMILIES = {
+    "AF_VSOCK": "SOCK_STREAM",
+    "AF_NETLINK": "SOCK_DGRAM",
+    "AF_PACKET": "SOCK_DGRAM",
+    "AF_ALG": "SOCK_SEQPACKET",
+    "AF_KEY": "SOCK_RAW",
+    "AF_TIPC": "SOCK_RDM",
+}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_sockets_of_other_families_cannot_be_created(run, family):
-    code = ("import socket\n"
-            "try:\n"
-            f"    socket.socket(socket.{family}, socket.{FAMILIES[family]})\n"
-            "    print('created')\n"
-            "except OSError as e:\n"
-            "    print(e.errno)\n")
+    code = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.socket(socket.{family}, socket.{FAMILIES[family]})\n"
+        "    print('created')\n"
+        "except OSError as e:\n"
+        "    print(e.errno)\n"
+    )
     assert run(code).stdout == "97\n"  # EAFNOSUPPORT
 
 
 def test_socketpair_is_for_unix_sockets_only(run):
-    code = ("import socket\n"
-            "socket.socketpair(socket.AF_UNIX).__len__()\n"
-            "try:\n"
-            "    socket.socketpair(socket.AF_INET)\n"
-            "except OSError as e:\n"
-            "    print(e.errno)\n")
+    code = (
+        "import socket\n"
+        "socket.socketpair(socket.AF_UNIX).__len__()\n"
+        "try:\n"
+        "    socket.socketpair(socket.AF_INET)\n"
+        "except OSError as e:\n"
+        "    print(e.errno)\n"
+    )
     assert run(code).stdout == "97\n"
 
 
@@ -330,41 +375,49 @@ FCNTL_REFUSED = {  # name: (file, command, argument)
 @pytest.mark.parametrize("name", FCNTL_REFUSED)
 def test_fcntl_commands_that_send_signals_are_refused(run, name):
     path, command, argument = FCNTL_REFUSED[name]
-    code = ("import ctypes, fcntl, os\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "open('/home/mine', 'w').close()\n"
-            f"fd = os.open({path!r}, os.O_RDONLY)\n"
-            f"print(libc.syscall(72, fd, ctypes.c_ulong({command}), ctypes.c_ulong({argument})),"
-            " ctypes.get_errno())\n")
+    code = (
+        "import ctypes, fcntl, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "open('/home/mine', 'w').close()\n"
+        f"fd = os.open({path!r}, os.O_RDONLY)\n"
+        f"print(libc.syscall(72, fd, ctypes.c_ulong({command}), ctypes.c_ulong({argument})),"
+        " ctypes.get_errno())\n"
+    )
     assert run(code).stdout == "-1 1\n"  # EPERM
 
 
 def test_directory_notifications_do_not_reveal_what_others_read(run):
     """With F_NOTIFY a job got a signal whenever anyone read a file in the shared tree."""
-    code = ("import fcntl, os\n"
-            "fd = os.open('/usr/lib', os.O_RDONLY)\n"
-            "try:\n"
-            "    fcntl.fcntl(fd, fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT)\n"
-            "    print('watching')\n"
-            "except PermissionError:\n"
-            "    print('refused')\n")
+    code = (
+        "import fcntl, os\n"
+        "fd = os.open('/usr/lib', os.O_RDONLY)\n"
+        "try:\n"
+        "    fcntl.fcntl(fd, fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT)\n"
+        "    print('watching')\n"
+        "except PermissionError:\n"
+        "    print('refused')\n"
+    )
     assert run(code).stdout == "refused\n"
 
 
 def test_other_ioctl_requests_answer_not_a_terminal(run):
-    code = ("import fcntl, array\n"
-            "open('/home/f', 'w').close()\n"
-            "flags = array.array('l', [0])\n"
-            "try:\n"
-            "    fcntl.ioctl(open('/home/f'), 0x80086601, flags)\n"  # FS_IOC_GETFLAGS
-            "except OSError as e:\n"
-            "    print(e.errno)\n")
+    code = (
+        "import fcntl, array\n"
+        "open('/home/f', 'w').close()\n"
+        "flags = array.array('l', [0])\n"
+        "try:\n"
+        "    fcntl.ioctl(open('/home/f'), 0x80086601, flags)\n"  # FS_IOC_GETFLAGS
+        "except OSError as e:\n"
+        "    print(e.errno)\n"
+    )
     assert run(code).stdout == "25\n"  # ENOTTY; tmpfs answers it without the policy
 
 
 def test_prctl_allows_questions_and_a_thread_name_only(run):
-    code = ("import ctypes\n"
-            "libc = ctypes.CDLL(None, use_errno=True)\n"
-            "print(libc.prctl(15, b'worker', 0, 0, 0), libc.prctl(3, 0, 0, 0, 0))\n"
-            "print(libc.prctl(4, 0, 0, 0, 0), ctypes.get_errno())\n")  # PR_SET_DUMPABLE
+    code = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.prctl(15, b'worker', 0, 0, 0), libc.prctl(3, 0, 0, 0, 0))\n"
+        "print(libc.prctl(4, 0, 0, 0, 0), ctypes.get_errno())\n"
+    )  # PR_SET_DUMPABLE
     assert run(code).stdout == "0 1\n-1 1\n"

@@ -21,11 +21,20 @@ def body_of(settings, name: str) -> bytes:
         "over the body limit": lambda: json.dumps({"input": "x" * settings.max_body_size}),
         "deeply nested": lambda: '{"input": "1", "x": ' + "[" * 1_000_000 + "]" * 1_000_000 + "}",
         "50000 input files": lambda: json.dumps(
-            {"input": "1", "files": [{"path": f"f{i}"} for i in range(50000)]}),
+            {"input": "1", "files": [{"path": f"f{i}"} for i in range(50000)]}
+        ),
         "a million args": lambda: json.dumps({"args": ["-c", "1"] + ["a"] * 1_000_000}),
-        "one enormous file": lambda: json.dumps({"input": "1", "files": [{
-            "path": "big", "content": base64.b64encode(b"\0" * (near_max * 3 // 4 - 100)).decode(),
-        }]}),
+        "one enormous file": lambda: json.dumps(
+            {
+                "input": "1",
+                "files": [
+                    {
+                        "path": "big",
+                        "content": base64.b64encode(b"\0" * (near_max * 3 // 4 - 100)).decode(),
+                    }
+                ],
+            }
+        ),
         "huge stdin": lambda: json.dumps({"input": "1", "stdin": "s" * near_max}),
         "huge input": lambda: json.dumps({"input": "#" * near_max}),
         "huge args": lambda: json.dumps({"args": ["-c", "1"] + ["a" * 131000] * 256}),
@@ -35,17 +44,31 @@ def body_of(settings, name: str) -> bytes:
         # Small bodies (15 and 4.5 MB) that once parsed into 16 times their size.
         "3 million short strings": lambda: '{"input": "1", "x": [' + '"ab",' * 3_000_000 + '""]}',
         "1.5 million empty arrays": lambda: '{"input": "1", "x": [' + "[]," * 1_500_000 + "[]]}",
-        "huge executable path": lambda: json.dumps({"input": "1",
-                                                    "executable_path": "/" * near_max}),
+        "huge executable path": lambda: json.dumps(
+            {"input": "1", "executable_path": "/" * near_max}
+        ),
         "huge integer": lambda: '{"input": "1", "limits": {"memory": 1' + "0" * 100000 + "}}",
     }
     return bombs[name]().encode()
 
 
-BOMBS = ["over the body limit", "deeply nested", "50000 input files", "a million args",
-         "one enormous file", "huge stdin", "huge input", "huge args", "many tiny values",
-         "many tiny strings", "many numbers", "3 million short strings", "1.5 million empty arrays",
-         "huge executable path", "huge integer"]
+BOMBS = [
+    "over the body limit",
+    "deeply nested",
+    "50000 input files",
+    "a million args",
+    "one enormous file",
+    "huge stdin",
+    "huge input",
+    "huge args",
+    "many tiny values",
+    "many tiny strings",
+    "many numbers",
+    "3 million short strings",
+    "1.5 million empty arrays",
+    "huge executable path",
+    "huge integer",
+]
 
 
 @pytest.mark.parametrize("name", BOMBS)
@@ -63,8 +86,10 @@ def test_bomb_is_refused_quickly_and_the_server_lives_on(client, settings, name)
 def test_body_over_the_limit_is_refused_before_it_is_read(client, settings):
     # Only the headers are sent: the 413 must come without waiting for the announced body.
     with socket.create_connection((client.host, client.port), timeout=10) as sock:
-        sock.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\n\r\n" % (settings.max_body_size + 1))
+        sock.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (settings.max_body_size + 1)
+        )
         start = time.monotonic()
         reply = sock.recv(65536)
         assert time.monotonic() - start < 2
@@ -84,8 +109,10 @@ def test_the_largest_valid_request_is_not_too_complex(client, settings):
 def chunk_extension_bomb(client, extension_size: int) -> socket.socket:
     """A chunked body whose first chunk-size line carries an extension of many MiB."""
     sock = socket.create_connection((client.host, client.port), timeout=10)
-    sock.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Transfer-Encoding: chunked\r\n\r\n15;e=")
+    sock.sendall(
+        b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n15;e="
+    )
     return sock
 
 

@@ -13,8 +13,10 @@ import pytest
 from tests.conftest import server_log, start_server, stop_server
 
 TIMEOUT = 2
-PARTIAL_REQUEST = (b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   b"Content-Length: 100\r\n\r\n{")
+PARTIAL_REQUEST = (
+    b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 100\r\n\r\n{"
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,9 @@ def test_more_silent_connections_than_accepted_do_not_stop_the_service(impatient
     many = settings.workers * 1000 + 100
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    assert_served_despite(impatient, [socket.create_connection((impatient.host, impatient.port))
-                                      for _ in range(many)])
+    assert_served_despite(
+        impatient, [socket.create_connection((impatient.host, impatient.port)) for _ in range(many)]
+    )
 
 
 def test_a_body_that_stops_arriving_is_408(impatient):
@@ -65,7 +68,7 @@ def test_a_body_that_stops_arriving_is_408(impatient):
         reply = sock.recv(65536)
         assert TIMEOUT - 0.5 < time.monotonic() - start < TIMEOUT + 2
         while chunk := sock.recv(65536):  # the rest of the answer, then the connection
-            reply += chunk                # closes, as the body never comes
+            reply += chunk  # closes, as the body never comes
         assert time.monotonic() - start < 2 * TIMEOUT + 2
     assert reply.startswith(b"HTTP/1.1 408")
     assert b'"title": "Request body too slow"' in reply
@@ -89,8 +92,9 @@ def test_a_deadline_is_per_request_on_a_kept_alive_connection(impatient):
     try:
         sockets = []
         for _ in range(2):
-            conn.request("POST", "/eval", b'{"input": "print(1)"}',
-                         {"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/eval", b'{"input": "print(1)"}', {"Content-Type": "application/json"}
+            )
             resp = conn.getresponse()
             assert (resp.status, resp.read()[:14]) == (200, b'{"stdout": "1\\')
             sockets.append(conn.sock)
@@ -102,15 +106,23 @@ def test_a_deadline_is_per_request_on_a_kept_alive_connection(impatient):
 
 def test_an_unread_answer_holds_its_job_slot_until_it_is_sent():
     """Answers can be many times a job's output in memory: they count against the slots."""
-    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT), "SNEKBOX_MAX_JOBS": "1",
-                                 "SNEKBOX_MAX_QUEUE": "0", "SNEKBOX_POOL_SIZE": "0"})
+    proc, client = start_server(
+        {
+            "SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT),
+            "SNEKBOX_MAX_JOBS": "1",
+            "SNEKBOX_MAX_QUEUE": "0",
+            "SNEKBOX_POOL_SIZE": "0",
+        }
+    )
     try:
         body = json.dumps({"input": "print('x' * 8_000_000)", "limits": {"output": 9_000_000}})
         reader = socket.socket()
         reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         reader.connect((client.host, client.port))
-        reader.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+        reader.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode())
+        )
         time.sleep(1)  # the job has run; its answer waits for a reader that does not read
         assert client.post("/eval", {"input": "pass"}).status == 503
         time.sleep(TIMEOUT + 1)  # the server gives up on that reader and frees the slot
@@ -125,16 +137,24 @@ def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
     """Each write of the answer has its own timeout, so a client reading a little faster
     than that would hold the slot for as long as it liked; the whole answer must be taken
     within request_timeout plus a second per MiB."""
-    proc, client = start_server({"SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT), "SNEKBOX_MAX_JOBS": "1",
-                                 "SNEKBOX_MAX_QUEUE": "0", "SNEKBOX_POOL_SIZE": "0"})
+    proc, client = start_server(
+        {
+            "SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT),
+            "SNEKBOX_MAX_JOBS": "1",
+            "SNEKBOX_MAX_QUEUE": "0",
+            "SNEKBOX_POOL_SIZE": "0",
+        }
+    )
     try:
         # About 20 MiB of answer, far more than the sockets' buffers: 22 s allowed.
         body = json.dumps({"input": "open('big', 'wb').write(bytes(15_000_000))"})
         reader = socket.socket()
         reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         reader.connect((client.host, client.port))
-        reader.sendall(b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+        reader.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode())
+        )
         start, taken = time.monotonic(), 0
         while time.monotonic() - start < 26:  # about 320 KB/s: 60 s for the whole answer
             chunk = reader.recv(65536)
@@ -151,8 +171,9 @@ def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
     assert "Traceback" not in server_log(proc)
 
 
-def ends_of(connections: list[socket.socket], within: float,
-            replies: list[bytes] | None = None) -> list[float]:
+def ends_of(
+    connections: list[socket.socket], within: float, replies: list[bytes] | None = None
+) -> list[float]:
     """When each connection was closed by the server or given its answer (seconds from
     now), waiting at most `within`; inf for those still open then. The first bytes of each
     answer go to `replies`."""

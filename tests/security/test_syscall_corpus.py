@@ -27,8 +27,11 @@ def packages() -> Path:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
     directory = Path("/var/cache/snekbox-tests") / f"packages-{digest}"
     if not (directory / ".complete").exists():
-        subprocess.run([ROOT / "scripts" / "packages", directory, "-r", REQUIREMENTS],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [ROOT / "scripts" / "packages", directory, "-r", REQUIREMENTS],
+            check=True,
+            capture_output=True,
+        )
         (directory / ".complete").touch()
     return directory
 
@@ -50,8 +53,9 @@ def unfiltered(packages, tmp_path_factory):
     policy = (ROOT / "config" / "snekbox.cfg").read_text()
     config = tmp_path_factory.mktemp("policy") / "allow-by-default.cfg"
     config.write_text(re.sub(r"DEFAULT ERRNO\(38\)", "DEFAULT ALLOW", policy))
-    yield from _server({"SNEKBOX_PACKAGES": f"default={packages}",
-                        "SNEKBOX_NSJAIL_CONFIG": str(config)})
+    yield from _server(
+        {"SNEKBOX_PACKAGES": f"default={packages}", "SNEKBOX_NSJAIL_CONFIG": str(config)}
+    )
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.stem)

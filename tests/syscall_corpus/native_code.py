@@ -8,8 +8,7 @@ libc = ctypes.CDLL(None)
 assert libc.abs(-42) == 42 and libc.strlen(b"abc") == 3 and libc.getpid() == 1
 values = (ctypes.c_int * 5)(5, 1, 4, 2, 3)
 compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
-libc.qsort(values, len(values), ctypes.sizeof(ctypes.c_int),
-           compare(lambda a, b: a[0] - b[0]))
+libc.qsort(values, len(values), ctypes.sizeof(ctypes.c_int), compare(lambda a, b: a[0] - b[0]))
 assert list(values) == [1, 2, 3, 4, 5]
 buffer = ctypes.create_string_buffer(b"snekbox")
 assert ctypes.string_at(buffer) == b"snekbox"

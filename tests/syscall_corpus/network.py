@@ -34,9 +34,11 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as datagram:
     datagram.bind("/home/datagram.sock")
 assert socket.gethostname() == "snekbox"
-for attempt in (lambda: socket.getaddrinfo("example.com", 80),
-                lambda: urllib.request.urlopen("http://example.com", timeout=1),
-                lambda: http.client.HTTPConnection("127.0.0.1", 80, timeout=1).request("GET", "/")):
+for attempt in (
+    lambda: socket.getaddrinfo("example.com", 80),
+    lambda: urllib.request.urlopen("http://example.com", timeout=1),
+    lambda: http.client.HTTPConnection("127.0.0.1", 80, timeout=1).request("GET", "/"),
+):
     try:
         attempt()
         raise AssertionError("reached the network")

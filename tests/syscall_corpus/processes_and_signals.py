@@ -15,11 +15,13 @@ import threading
 import time
 
 # A job is one process: starting another fails with an exception the program can catch.
-for start in (lambda: threading.Thread(target=print).start(),
-              lambda: concurrent.futures.ThreadPoolExecutor(1).submit(print).result(),
-              lambda: subprocess.run([sys.executable, "-c", "pass"]),
-              lambda: multiprocessing.Process(target=print).start(),
-              os.fork):
+for start in (
+    lambda: threading.Thread(target=print).start(),
+    lambda: concurrent.futures.ThreadPoolExecutor(1).submit(print).result(),
+    lambda: subprocess.run([sys.executable, "-c", "pass"]),
+    lambda: multiprocessing.Process(target=print).start(),
+    os.fork,
+):
     try:
         start()
         raise AssertionError("a second process or thread started")

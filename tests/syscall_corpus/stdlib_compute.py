@@ -45,8 +45,9 @@ for codec in (zlib, gzip, bz2, lzma):
     assert codec.decompress(codec.compress(data)) == data
 assert base64.b64decode(base64.b64encode(data)) == data
 assert len(hashlib.sha256(b"snekbox").hexdigest()) == 64
-assert hmac.compare_digest(hmac.new(b"k", b"m", "sha256").digest(),
-                           hmac.new(b"k", b"m", "sha256").digest())
+assert hmac.compare_digest(
+    hmac.new(b"k", b"m", "sha256").digest(), hmac.new(b"k", b"m", "sha256").digest()
+)
 assert len(secrets.token_bytes(16)) == 16 and uuid.uuid4().version == 4
 random.seed(1)
 assert random.randint(1, 6) in range(1, 7) and 0 <= random.SystemRandom().random() < 1

@@ -5,8 +5,14 @@ allows every call: the policy must not make any more of them fail."""
 import re
 import unittest
 
-MODULES = ["test.test_pathlib", "test.test_ctypes", "test.test_os", "test.test_shutil",
-           "test.test_tempfile", "test.test_select"]
+MODULES = [
+    "test.test_pathlib",
+    "test.test_ctypes",
+    "test.test_os",
+    "test.test_shutil",
+    "test.test_tempfile",
+    "test.test_select",
+]
 
 suite = unittest.defaultTestLoader.loadTestsFromNames(MODULES)
 result = unittest.TextTestRunner(stream=open("/home/log.txt", "w"), verbosity=0).run(suite)

@@ -5,9 +5,19 @@ allows every call: the policy must not make any more of them fail."""
 import re
 import unittest
 
-MODULES = ["test.test_json", "test.test_re", "test.test_struct", "test.test_base64",
-           "test.test_bisect", "test.test_heapq", "test.test_fractions", "test.test_csv",
-           "test.test_textwrap", "test.test_string", "test.test_sqlite3"]
+MODULES = [
+    "test.test_json",
+    "test.test_re",
+    "test.test_struct",
+    "test.test_base64",
+    "test.test_bisect",
+    "test.test_heapq",
+    "test.test_fractions",
+    "test.test_csv",
+    "test.test_textwrap",
+    "test.test_string",
+    "test.test_sqlite3",
+]
 
 suite = unittest.defaultTestLoader.loadTestsFromNames(MODULES)
 result = unittest.TextTestRunner(stream=open("/home/log.txt", "w"), verbosity=0).run(suite)

@@ -93,4 +93,5 @@ def test_only_run_cgroups_of_jobs_that_are_gone_count_as_strays(tmp_path):
     (parent / f"NSJAIL.{gone.pid}" / "busy").rmdir()
     assert limits.Cgroups(2, tmp_path, True).remove_strays() == [parent / f"NSJAIL.{gone.pid}"]
     assert sorted(p.name for p in parent.iterdir()) == sorted(
-        [f"NSJAIL.{os.getpid()}", "NSJAIL.x1", "other.1", "NSJAIL.1"])
+        [f"NSJAIL.{os.getpid()}", "NSJAIL.x1", "other.1", "NSJAIL.1"]
+    )

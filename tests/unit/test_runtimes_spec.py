@@ -5,7 +5,9 @@ from snekbox.jail.runtimes import RuntimeConfigError, discover, parse_spec
 
 def test_parses_names_and_executables():
     assert parse_spec(" 3.12=/usr/bin/python3.12 , 3.13=/opt/py/bin/python3 ") == {
-        "3.12": "/usr/bin/python3.12", "3.13": "/opt/py/bin/python3"}
+        "3.12": "/usr/bin/python3.12",
+        "3.13": "/opt/py/bin/python3",
+    }
     assert parse_spec("") == {}
 
 

@@ -9,8 +9,9 @@ def test_defaults_match_the_documented_contract():
 
 
 def test_environment_overrides_defaults():
-    s = settings.load({"SNEKBOX_OUTPUT_LIMIT": "2000", "SNEKBOX_TIME_LIMIT": "2.5",
-                       "SNEKBOX_RUNTIMES": "3.12=/x"})
+    s = settings.load(
+        {"SNEKBOX_OUTPUT_LIMIT": "2000", "SNEKBOX_TIME_LIMIT": "2.5", "SNEKBOX_RUNTIMES": "3.12=/x"}
+    )
     assert (s.output_limit, s.time_limit, s.runtimes) == (2000, 2.5, "3.12=/x")
 
 

@@ -31,13 +31,13 @@ class EvalResource:
             document = body.read_json(req, self.settings.max_body_size, self.shape, hold)
             spec = self.jobs.requests.parse(document)  # a 400 even when every slot is busy
             del document  # from here on the request holds only its spec's bytes
-            hold.settle(sum(len(f.content) for f in spec.files) + len(spec.stdin)
-                        + sum(map(len, spec.args)))
+            hold.settle(
+                sum(len(f.content) for f in spec.files) + len(spec.stdin) + sum(map(len, spec.args))
+            )
             held.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
                 req.context.result = self.jobs.run_in_slot(spec)
-            answer = Answer(req.context.result, held.pop_all().close,
-                            self.settings.request_timeout)
+            answer = Answer(req.context.result, held.pop_all().close, self.settings.request_timeout)
         resp.content_type = falcon.MEDIA_JSON
         resp.content_length = answer.size
         resp.stream = answer

@@ -14,5 +14,8 @@ class HealthResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ok, detail, checked_at = self.jobs.health.check()
         resp.status = falcon.HTTP_200 if ok else falcon.HTTP_503
-        resp.media = {"status": "ok" if ok else "unavailable", "detail": detail,
-                      "checked_at": checked_at}
+        resp.media = {
+            "status": "ok" if ok else "unavailable",
+            "detail": detail,
+            "checked_at": checked_at,
+        }

@@ -12,12 +12,14 @@ class RuntimesResource:
         self.jobs = jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"runtimes": [
-            {
-                "name": runtime.name,
-                "version": runtime.version,
-                "executable_path": runtime.executable_path,
-                "default": name == "default",
-            }
-            for name, runtime in sorted(self.jobs.runtimes.items())
-        ]}
+        resp.media = {
+            "runtimes": [
+                {
+                    "name": runtime.name,
+                    "version": runtime.version,
+                    "executable_path": runtime.executable_path,
+                    "default": name == "default",
+                }
+                for name, runtime in sorted(self.jobs.runtimes.items())
+            ]
+        }
