@@ -38,7 +38,8 @@ ELSEWHERE = {
     "docker": "by scripts/docker-smoke, in CI",
     "docker-compose": "by scripts/docker-smoke, in CI",
     "kubectl": "nowhere: tests/deploy/test_manifests.py validates what it would apply",
-    "pipenv": "by scripts/test (lint) and scripts/setup",
+    "pipenv": "by scripts/test (the same ruff and mypy) and scripts/setup",
+    ".venv/bin/python": "by scripts/test: the whole suite holds tests/http",
 }
 
 
