@@ -1,0 +1,26 @@
+"""The project installs as a package: `pip install .` into a fresh venv gives a working
+`snekbox` command, with the jail policy and the settings' defaults inside the package."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_pip_install_gives_a_working_snekbox_command(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    subprocess.run(
+        [venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", ROOT],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [venv / "bin" / "snekbox", "run", "print(6 * 7)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SNEKBOX_POOL_SIZE": "0"},
+    )
+    assert (done.stdout, done.returncode) == ("42\n", 0), done.stderr
