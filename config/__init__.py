@@ -1,2 +1,2 @@
-"""The jail policy (snekbox.cfg) and the settings defaults (snekbox.toml), installed with
-the package as snekbox.config so that an installed snekbox finds them."""
+"""The jail policy (snekbox.cfg) and the settings defaults (snekbox.toml): the package
+snekbox.config (snekbox/config links here), so that an installed snekbox finds them."""
