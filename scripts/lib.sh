@@ -10,7 +10,8 @@ apt_install() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
     done
     ((${#missing[@]})) || return 0
-    log "apt-get install ${missing[*]}"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}"; } >&2 || die "apt-get install ${missing[*]} failed"
+    log "apt-get install ${missing[*]} (log: /var/tmp/snekbox-apt.log)"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends "${missing[@]}"; } >>/var/tmp/snekbox-apt.log 2>&1 ||
+        { tail -n 20 /var/tmp/snekbox-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
 }
