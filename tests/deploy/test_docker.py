@@ -24,13 +24,15 @@ PORT = int(os.environ.get("SNEKBOX_HOST_PORT", "8060"))
 CA_BUNDLE = os.environ.get("SNEKBOX_SMOKE_CA_BUNDLE", "")
 READY_TIMEOUT = float(os.environ.get("READY_TIMEOUT", "180"))
 
-pytestmark = pytest.mark.skipif(not CONTAINER, reason="run by scripts/docker-smoke, "
-                                                      "against the compose stack it starts")
+pytestmark = pytest.mark.skipif(
+    not CONTAINER, reason="run by scripts/docker-smoke, against the compose stack it starts"
+)
 
 
 def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["docker", *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def inspect(template: str) -> str:
@@ -84,7 +86,16 @@ def test_eval(client):
 def test_ca_bundle_is_not_in_the_image():
     bundle = Path(CA_BUNDLE).read_bytes()
     digest = hashlib.sha256(bundle).hexdigest()
-    found = docker("run", "--rm", "--network", "none", "--entrypoint", "sh", IMAGE, "-c",
-                   f"find / -xdev -type f -size {len(bundle)}c -exec sha256sum {{}} + "
-                   f"2>/dev/null | grep '^{digest}' || true")
+    found = docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        IMAGE,
+        "-c",
+        f"find / -xdev -type f -size {len(bundle)}c -exec sha256sum {{}} + "
+        f"2>/dev/null | grep '^{digest}' || true",
+    )
     assert found == "", f"the build's CA bundle is in the image: {found}"

@@ -30,8 +30,12 @@ ANSWER_BYTES_PER_OUTPUT_BYTE = 10
 
 
 def documents() -> list[tuple[str, dict]]:
-    return [(f"{path.name}#{i}", doc) for path in MANIFESTS
-            for i, doc in enumerate(yaml.safe_load_all(path.read_text())) if doc]
+    return [
+        (f"{path.name}#{i}", doc)
+        for path in MANIFESTS
+        for i, doc in enumerate(yaml.safe_load_all(path.read_text()))
+        if doc
+    ]
 
 
 DOCUMENTS = documents()
@@ -40,8 +44,10 @@ DOCUMENTS = documents()
 @pytest.fixture(autouse=True)
 def offline(monkeypatch):
     """Any attempt to reach the network fails the test: the check works without one."""
+
     def refuse(*args, **kwargs):
         raise AssertionError(f"network access attempted: {args!r}")
+
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
@@ -73,11 +79,17 @@ def container(deployment) -> dict:
 def image() -> tuple[int, str]:
     """(port, health path) of the image: its one EXPOSEd port and its HEALTHCHECK's URL."""
     dockerfile = (ROOT / "Dockerfile").read_text()
-    exposed = {int(port) for line in re.findall(r"^EXPOSE\s+(.+)$", dockerfile, re.M)
-               for port in re.findall(r"(\d+)(?:/tcp)?", line)}
+    exposed = {
+        int(port)
+        for line in re.findall(r"^EXPOSE\s+(.+)$", dockerfile, re.M)
+        for port in re.findall(r"(\d+)(?:/tcp)?", line)
+    }
     assert len(exposed) == 1, f"Dockerfile EXPOSEs {sorted(exposed)}, expected one port"
-    health = re.search(r"^HEALTHCHECK\b.*?http://(?:127\.0\.0\.1|localhost):(\d+)(/[^'\"\s]*)",
-                       dockerfile, re.M | re.S)
+    health = re.search(
+        r"^HEALTHCHECK\b.*?http://(?:127\.0\.0\.1|localhost):(\d+)(/[^'\"\s]*)",
+        dockerfile,
+        re.M | re.S,
+    )
     assert health, "Dockerfile: no HEALTHCHECK asking http://127.0.0.1:PORT/PATH"
     port = exposed.pop()
     assert int(health.group(1)) == port, "the HEALTHCHECK asks another port than EXPOSEd"
@@ -98,16 +110,31 @@ def port_number(container: dict, port: int | str) -> int:
 
 def quantity(text: str) -> float:
     """A Kubernetes quantity (512Mi, 2Gi, 2, 500m) in bytes or cores."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-             "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "m": 10**-3, "": 1}
+    units = {
+        "Ki": 2**10,
+        "Mi": 2**20,
+        "Gi": 2**30,
+        "Ti": 2**40,
+        "k": 10**3,
+        "M": 10**6,
+        "G": 10**9,
+        "T": 10**12,
+        "m": 10**-3,
+        "": 1,
+    }
     number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text)).groups()
     return float(number) * units[unit]
 
 
 def test_there_are_manifests():
     assert {doc["kind"] for _, doc in DOCUMENTS} >= {
-        "Namespace", "Deployment", "Service", "HorizontalPodAutoscaler",
-        "PodDisruptionBudget", "NetworkPolicy"}
+        "Namespace",
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    }
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -118,8 +145,9 @@ def test_schema(name, document, version):
 
 def test_compose_publishes_the_image_port(image):
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    published = [str(p) for service in compose["services"].values()
-                 for p in service.get("ports", [])]
+    published = [
+        str(p) for service in compose["services"].values() for p in service.get("ports", [])
+    ]
     assert any(p.rsplit(":", 1)[-1].split("/")[0] == str(image[0]) for p in published), published
 
 
@@ -172,15 +200,20 @@ def test_memory_holds_every_slot_at_its_largest(container, pod_settings):
     """Each slot holds its job (memory and a full /home), then its answer until sent; each
     worker holds its request bodies; then the service itself."""
     s = pod_settings
-    assert s.max_jobs > 0, ("set SNEKBOX_MAX_JOBS: the automatic value counts the node's cores "
-                            "and memory, not the pod's")
-    slot = max(s.max_memory_limit + s.tmpfs_size,
-               ANSWER_BYTES_PER_OUTPUT_BYTE * s.max_output_limit + s.tmpfs_size)
+    assert s.max_jobs > 0, (
+        "set SNEKBOX_MAX_JOBS: the automatic value counts the node's cores "
+        "and memory, not the pod's"
+    )
+    slot = max(
+        s.max_memory_limit + s.tmpfs_size,
+        ANSWER_BYTES_PER_OUTPUT_BYTE * s.max_output_limit + s.tmpfs_size,
+    )
     needed = s.jobs_at_once * slot + s.workers * s.worker_body_budget + SERVICE_BYTES
     limit = container["resources"]["limits"]["memory"]
     assert quantity(limit) >= needed, (
         f"memory limit {limit} is under {s.jobs_at_once} slots x {slot} B + {s.workers} x "
-        f"{s.worker_body_budget} B of bodies + {SERVICE_BYTES} B = {needed / 2**20:.0f} MiB")
+        f"{s.worker_body_budget} B of bodies + {SERVICE_BYTES} B = {needed / 2**20:.0f} MiB"
+    )
 
 
 def test_at_most_8_jobs_per_core(container, pod_settings):
