@@ -32,9 +32,12 @@ WORKDIR /build
 COPY Pipfile Pipfile.lock ./
 
 # `pipenv verify` fails when the lock no longer matches the Pipfile (what --deploy does).
-# The project itself (the lock's `-e .`) is not installed from here: it is copied below.
+# The project itself (the lock's editable `snekbox`) is not installed from here: it is
+# copied below. It is taken out of the lock first, as pipenv cannot read a path that is not
+# in this stage (and a failure in a pipe would go unnoticed).
 RUN pipenv verify \
-    && pipenv requirements --hash | grep -v '^-e ' > requirements.txt
+    && python3 -c 'import json; lock = json.load(open("Pipfile.lock")); del lock["default"]["snekbox"]; json.dump(lock, open("Pipfile.lock", "w"))' \
+    && pipenv requirements --hash > requirements.txt
 
 # Wheels only, every one checked against the lock's hashes, no resolution of our own.
 RUN --mount=type=secret,id=ca_bundle \
