@@ -1,7 +1,8 @@
 """The production image, served by docker-compose.yml, checked from outside through 127.0.0.1.
 
-scripts/docker-smoke builds the image, starts the stack and runs this module with
-SNEKBOX_SMOKE_CONTAINER set to the container's id; without it, every test is skipped.
+scripts/docker-smoke builds the image, starts the stack and runs this module (`-m
+docker_stack`) with SNEKBOX_SMOKE_CONTAINER set to the container's id; the rest of the suite
+leaves it out (pytest.ini).
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ PORT = int(os.environ.get("SNEKBOX_HOST_PORT", "8060"))
 CA_BUNDLE = os.environ.get("SNEKBOX_SMOKE_CA_BUNDLE", "")
 READY_TIMEOUT = float(os.environ.get("READY_TIMEOUT", "180"))
 
-pytestmark = pytest.mark.skipif(
-    not CONTAINER, reason="run by scripts/docker-smoke, against the compose stack it starts"
-)
+pytestmark = pytest.mark.docker_stack
 
 
 def docker(*args: str) -> str:
