@@ -31,13 +31,13 @@ class AnswerTooSlow(TimeoutError):
 
 
 class Answer:
-    """A job's answer as a WSGI body. The job's slot is given back only on close(), once
-    the server has sent it (or given up): answers in memory count against the slots as
-    jobs do. So that a client reading slowly cannot hold a slot for long, the answer must
-    be taken within `grace` seconds plus one per MiB (MIN_SEND_RATE)."""
+    """A job's answer as a WSGI body. What the request holds (its job slot) is given back
+    only on close(), once the server has sent it (or given up): answers in memory count
+    against the slots as jobs do. So that a client reading slowly cannot hold a slot for
+    long, the answer must be taken within `grace` seconds plus one per MiB (MIN_SEND_RATE)."""
 
-    def __init__(self, result: EvalResult, release: Callable[[], None], grace: float):
-        self._release = release
+    def __init__(self, result: EvalResult, grace: float):
+        self._release: Callable[[], None] = lambda: None
         marker = uuid.uuid4().hex
         quoted = _ENCODER.encode(marker)
         contents = iter([f.content for f in result.files])
@@ -88,6 +88,11 @@ class Answer:
             piece = self._frame.read(min(PIECE, end - start))
             start += len(piece)
             yield piece
+
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Call `release` when the answer is closed. Handed over once the answer exists, so
+        that an answer that could not be made leaves it to its caller."""
+        self._release = release
 
     def close(self) -> None:
         self._release()

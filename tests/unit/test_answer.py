@@ -16,7 +16,8 @@ def whole_json(result: EvalResult) -> bytes:
 
 def streamed(result: EvalResult) -> tuple[bytes, int, list[str]]:
     released = []
-    answer = Answer(result, lambda: released.append("slot"), 20)
+    answer = Answer(result, 20)
+    answer.on_close(lambda: released.append("slot"))
     body = b"".join(answer)
     answer.close()
     return body, answer.size, released
@@ -73,5 +74,5 @@ def test_pieces_stay_small():
         status=Status.OK,
         files=(FileAttachment("big", b"x" * 10 * PIECE),),
     )
-    answer = Answer(result, lambda: None, 20)
+    answer = Answer(result, 20)
     assert max(len(piece) for piece in answer) <= 4 * PIECE // 3

@@ -37,7 +37,8 @@ class EvalResource:
             held.enter_context(self.jobs.slot())
             with metrics.IN_FLIGHT.track_inprogress():
                 req.context.result = self.jobs.run_in_slot(spec)
-            answer = Answer(req.context.result, held.pop_all().close, self.settings.request_timeout)
+            answer = Answer(req.context.result, self.settings.request_timeout)
+            answer.on_close(held.pop_all().close)  # from here on the answer holds them
         resp.content_type = falcon.MEDIA_JSON
         resp.content_length = answer.size
         resp.stream = answer
