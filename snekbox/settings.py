@@ -19,6 +19,9 @@ ENV_PREFIX = "SNEKBOX_"
 # Bytes a request body of pure ASCII holds per byte sent while it is parsed: the bytes, the
 # text and the values parsed out of it.
 BODY_BYTES_HELD = 3
+# An answer held in memory until sent: up to 10 bytes per byte of output (the text, up to 4
+# bytes a character, and its JSON, where \x01 becomes \u0001); its files are streamed.
+ANSWER_BYTES_PER_OUTPUT_BYTE = 10
 
 
 class SettingsError(ValueError):
@@ -71,6 +74,15 @@ class Settings:
         cores, memory = limits.capacity()
         per_job = self.memory_limit + self.tmpfs_size
         return max(1, min(int(8 * cores), memory // 2 // per_job))
+
+    @property
+    def slot_bytes(self) -> int:
+        """The most one job slot can hold: its job (memory and a full /home), then its
+        answer until sent. A host or pod needs this for every slot (deploy/README.md)."""
+        return (
+            max(self.max_memory_limit, ANSWER_BYTES_PER_OUTPUT_BYTE * self.max_output_limit)
+            + self.tmpfs_size
+        )
 
     @property
     def worker_body_budget(self) -> int:

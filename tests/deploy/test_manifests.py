@@ -24,9 +24,6 @@ MANIFESTS = sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 # The service itself: gunicorn's master and workers, warm jails' bookkeeping (deploy/README.md).
 SERVICE_BYTES = 100 * 2**20
-# An answer held in memory until sent: up to 10 bytes per byte of output (the text, up to 4
-# bytes a character, and its JSON, where \x01 becomes \u0001); its files are streamed.
-ANSWER_BYTES_PER_OUTPUT_BYTE = 10
 
 
 def documents() -> list[tuple[str, dict]]:
@@ -204,10 +201,7 @@ def test_memory_holds_every_slot_at_its_largest(container, pod_settings):
         "set SNEKBOX_MAX_JOBS: the automatic value counts the node's cores "
         "and memory, not the pod's"
     )
-    slot = max(
-        s.max_memory_limit + s.tmpfs_size,
-        ANSWER_BYTES_PER_OUTPUT_BYTE * s.max_output_limit + s.tmpfs_size,
-    )
+    slot = s.slot_bytes
     needed = s.jobs_at_once * slot + s.workers * s.worker_body_budget + SERVICE_BYTES
     limit = container["resources"]["limits"]["memory"]
     assert quantity(limit) >= needed, (
