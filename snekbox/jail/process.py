@@ -37,13 +37,9 @@ class Outcome:
     duration: float
 
 
-def memfd(name: str, data: bytes = b"") -> int:
-    """An anonymous in-memory file holding `data`, positioned at its start."""
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    if data:
-        os.write(fd, data)
-        os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+def memfd(name: str) -> int:
+    """An empty anonymous in-memory file (a run writes it with pwrite)."""
+    return os.memfd_create(name, os.MFD_CLOEXEC)
 
 
 def start(
