@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -22,11 +23,29 @@ from tests.helpers import Client, b64
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_VARIABLE = "SNEKBOX_TEST_SECRET"
 SECRET_VALUE = "the-server-environment-must-not-leak"
+# Third-party packages the tests give jobs (numpy, pandas, matplotlib, ...).
+JOB_REQUIREMENTS = ROOT / "tests" / "syscall_corpus" / "requirements.txt"
 
 
 @pytest.fixture(scope="session")
 def settings():
     return settings_module.current()
+
+
+@pytest.fixture(scope="session")
+def job_packages() -> Path:
+    """JOB_REQUIREMENTS installed the documented way (scripts/packages), once per version of
+    the list: pass it as SNEKBOX_PACKAGES=default=<this directory>."""
+    digest = hashlib.sha256(JOB_REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    directory = Path("/var/cache/snekbox-tests") / f"packages-{digest}"
+    if not (directory / ".complete").exists():
+        subprocess.run(
+            [ROOT / "scripts" / "packages", directory, "-r", JOB_REQUIREMENTS],
+            check=True,
+            capture_output=True,
+        )
+        (directory / ".complete").touch()
+    return directory
 
 
 @pytest.fixture(scope="session")

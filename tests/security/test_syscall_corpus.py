@@ -4,9 +4,7 @@ must not fail more under it than under a policy that allows every call."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,26 +12,10 @@ import pytest
 from tests.conftest import ROOT, start_server, stop_server
 
 CORPUS = ROOT / "tests" / "syscall_corpus"
-REQUIREMENTS = CORPUS / "requirements.txt"
 PROGRAMS = sorted(CORPUS.glob("*.py"))
 STDLIB_TESTS = [p for p in PROGRAMS if p.name.startswith("stdlib_tests_")]
 # The scientific stack's imports need more than the defaults; these are the maxima.
 LIMITS = {"time": 30, "memory": 268435456}
-
-
-@pytest.fixture(scope="module")
-def packages() -> Path:
-    """The corpus's packages, installed once per requirements file as jobs get them."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    directory = Path("/var/cache/snekbox-tests") / f"packages-{digest}"
-    if not (directory / ".complete").exists():
-        subprocess.run(
-            [ROOT / "scripts" / "packages", directory, "-r", REQUIREMENTS],
-            check=True,
-            capture_output=True,
-        )
-        (directory / ".complete").touch()
-    return directory
 
 
 def _server(environment: dict[str, str]):
@@ -43,18 +25,18 @@ def _server(environment: dict[str, str]):
 
 
 @pytest.fixture(scope="module")
-def allowlisted(packages):
-    yield from _server({"SNEKBOX_PACKAGES": f"default={packages}"})
+def allowlisted(job_packages):
+    yield from _server({"SNEKBOX_PACKAGES": f"default={job_packages}"})
 
 
 @pytest.fixture(scope="module")
-def unfiltered(packages, tmp_path_factory):
+def unfiltered(job_packages, tmp_path_factory):
     """The same service with the policy's default turned from ENOSYS to allow."""
     policy = (ROOT / "config" / "snekbox.cfg").read_text()
     config = tmp_path_factory.mktemp("policy") / "allow-by-default.cfg"
     config.write_text(re.sub(r"DEFAULT ERRNO\(38\)", "DEFAULT ALLOW", policy))
     yield from _server(
-        {"SNEKBOX_PACKAGES": f"default={packages}", "SNEKBOX_NSJAIL_CONFIG": str(config)}
+        {"SNEKBOX_PACKAGES": f"default={job_packages}", "SNEKBOX_NSJAIL_CONFIG": str(config)}
     )
 
 
