@@ -22,6 +22,9 @@ BODY_BYTES_HELD = 3
 # An answer held in memory until sent: up to 10 bytes per byte of output (the text, up to 4
 # bytes a character, and its JSON, where \x01 becomes \u0001); its files are streamed.
 ANSWER_BYTES_PER_OUTPUT_BYTE = 10
+# How an on/off setting may be given in the environment.
+SWITCH_WORDS = {"true": True, "yes": True, "on": True, "1": True}
+SWITCH_WORDS |= {"false": False, "no": False, "off": False, "0": False}
 
 
 class SettingsError(ValueError):
@@ -60,6 +63,7 @@ class Settings:
     health_interval: float
     api_tokens: str
     api_tokens_file: str
+    playground: bool
 
     @property
     def nsjail_config_path(self) -> Path:
@@ -95,9 +99,17 @@ class Settings:
         return -(-self.pool_size // self.workers)
 
 
+def _boolean(raw: str) -> bool:
+    """A switch from the environment (bool("false") would be True)."""
+    try:
+        return SWITCH_WORDS[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(raw) from None
+
+
 def _convert(name: str, raw: str, kind: type) -> object:
     try:
-        return kind(raw)
+        return _boolean(raw) if kind is bool else kind(raw)
     except ValueError:
         raise SettingsError(
             f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind.__name__}"
@@ -117,7 +129,7 @@ def load(environ: Mapping[str, str] | None = None, defaults_file: Path = DEFAULT
             f"{defaults_file}: unknown {sorted(unknown)}, missing {sorted(missing)}"
         )
     for name, kind_name in kinds.items():
-        kind = {"int": int, "float": float, "str": str}[kind_name]
+        kind = {"int": int, "float": float, "str": str, "bool": bool}[kind_name]
         raw = variables.get(ENV_PREFIX + name.upper())
         values[name] = _convert(name, raw, kind) if raw is not None else kind(values[name])
     if 0 < values["body_budget"] < BODY_BYTES_HELD * values["max_body_size"]:

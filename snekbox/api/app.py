@@ -9,8 +9,9 @@ import falcon
 from snekbox.api import body
 from snekbox.api.budget import BudgetExhausted, Unaffordable
 from snekbox.api.metrics import MetricsResource
-from snekbox.api.middleware import BearerAuth, JobLog, RequestId
+from snekbox.api.middleware import OPEN_PATHS, BearerAuth, JobLog, RequestId
 from snekbox.api.openapi import OpenAPIResource
+from snekbox.api.resources import playground
 from snekbox.api.resources.eval import EvalResource
 from snekbox.api.resources.health import HealthResource
 from snekbox.api.resources.runtimes import RuntimesResource
@@ -67,7 +68,9 @@ def load_tokens(settings: Settings) -> list[str]:
 
 def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     tokens = load_tokens(settings)
-    middleware: list[Any] = [RequestId(), JobLog(), *([BearerAuth(tokens)] if tokens else [])]
+    open_paths = OPEN_PATHS | (playground.PATHS if settings.playground else set())
+    auth = [BearerAuth(tokens, open_paths)] if tokens else []
+    middleware: list[Any] = [RequestId(), JobLog(), *auth]
     app = falcon.App(middleware=middleware)
     app.set_error_serializer(serialize_error)
     app.add_error_handler(RequestError, refuse_bad_request)
@@ -80,4 +83,9 @@ def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     app.add_route("/health", HealthResource(jobs))
     app.add_route("/openapi.json", OpenAPIResource(settings, authenticated=bool(tokens)))
     app.add_route("/metrics", MetricsResource())
+    if settings.playground:
+        app.add_route("/", playground.RootResource())
+        page = playground.PlaygroundResource()
+        app.add_route("/playground", page)
+        app.add_route("/playground/{name}", page, suffix="asset")
     return app

@@ -27,13 +27,15 @@ class RequestId:
 
 
 class BearerAuth:
-    """With tokens configured, every path but /health needs `Authorization: Bearer <token>`."""
+    """With tokens configured, every path but the open ones (/health, the playground's
+    page) needs `Authorization: Bearer <token>`."""
 
-    def __init__(self, tokens: list[str]):
+    def __init__(self, tokens: list[str], open_paths: set[str]):
         self.tokens = [t.encode() for t in tokens]
+        self.open_paths = open_paths
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if req.path in OPEN_PATHS:
+        if req.path in self.open_paths:
             return
         scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
         given = token.strip().encode("utf-8", "replace")
