@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from tests.conftest import start_server, stop_server
 from tests.helpers import Client
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 HTTP_ERROR_LOGGED = "Failed to load resource: the server responded with a status of"
 
