@@ -36,3 +36,15 @@ def test_jobs_at_once_is_automatic_when_zero():
 def test_at_least_one_request_is_read_at_a_time():
     with pytest.raises(settings.SettingsError, match="SNEKBOX_MAX_READING"):
         settings.load({"SNEKBOX_MAX_READING": "0"})
+
+
+@pytest.mark.parametrize(
+    "raw,value", [("false", False), ("0", False), ("Off", False), ("true", True), ("yes", True)]
+)
+def test_a_switch_reads_the_usual_words(raw, value):
+    assert settings.load({"SNEKBOX_PLAYGROUND": raw}).playground is value
+
+
+def test_a_switch_refuses_anything_else():
+    with pytest.raises(settings.SettingsError, match="SNEKBOX_PLAYGROUND"):
+        settings.load({"SNEKBOX_PLAYGROUND": "maybe"})
