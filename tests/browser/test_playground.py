@@ -61,6 +61,15 @@ def test_the_verdict_shows_as_a_badge(watched, playground, code, limits, badge, 
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()
 
 
+def test_a_refused_request_says_why(watched, playground):
+    page = open_playground(watched, playground)
+    page.get_by_text("Limits and files").click()
+    page.get_by_label("Time (seconds)").fill("1000")
+    run(page, "print(1)")
+    verdict(page, "not run")
+    expect(page.locator("#details")).to_contain_text("400 Invalid request: limits/time")
+
+
 def test_stdin_reaches_input(watched, playground):
     page = open_playground(watched, playground)
     run(page, "name = input()\nprint(f'hello {name[::-1]}')", stdin="xobkens\n")
@@ -98,6 +107,9 @@ def test_output_limit_says_the_output_was_cut(watched, playground):
 
 def test_a_matplotlib_plot_appears_as_an_image(watched, playground):
     page = open_playground(watched, playground)
+    page.get_by_text("Limits and files").click()
+    page.get_by_label("Time (seconds)").fill("25")  # importing matplotlib on a busy machine
+    page.get_by_text("Limits and files").click()
     run(page, PLOT)
     verdict(page, "ok")
     image = page.get_by_role("img", name="image plot.png")

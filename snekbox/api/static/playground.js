@@ -80,7 +80,7 @@ async function call(path, options = {}) {
   if (response.status === 401) {
     $("auth").hidden = false;
     $("token").focus();
-    throw new Error("this server needs a token: enter it above, then run again");
+    throw new Error("this server needs a token: enter it above");
   }
   return response;
 }
@@ -101,6 +101,8 @@ function saveToken() {
   sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
   $("token").value = "";
   $("auth").hidden = true;
+  showBadge("idle", "ready");
+  $("details").textContent = "";
   loadRuntimes().catch(showFailure);
   $("code").focus();
 }
@@ -154,20 +156,23 @@ async function run() {
       body: JSON.stringify(await buildRequest()),
       signal: controller.signal,
     });
-    if (!response.ok) {
-      const { title, description } = await response.json();
-      throw new Error(`${response.status} ${title}: ${description}`);
-    }
+    if (!response.ok) throw new Error(await refusal(response));
     const type = response.headers.get("Content-Type") || "";
     if (type.startsWith("text/event-stream")) {
+      let ended = false;
       await readEvents(response.body, (name, data) => {
-        if (name === "output") $("output").append(data.text);
-        if (name === "result") showResult(data);
+        if (name === "output") showOutput(data.text);
+        if (name === "result") {
+          showResult(data);
+          ended = true;
+        }
       });
+      if (!ended) throw new Error("the answer ended before the job's result");
     } else {
       showResult(await response.json());
     }
   } catch (error) {
+    if (running !== controller) return; // a newer run has taken over the page
     if (controller.signal.aborted) showBadge("idle", "stopped");
     else showFailure(error);
   } finally {
@@ -177,6 +182,13 @@ async function run() {
       $("stop").disabled = true;
     }
   }
+}
+
+// A 4xx or 5xx answer: snekbox's are {"title", "description"}; a proxy's may be anything.
+async function refusal(response) {
+  const { title, description } = await response.json().catch(() => ({}));
+  const reason = title || response.statusText;
+  return `${response.status} ${reason}${description ? `: ${description}` : ""}`;
 }
 
 // Server-sent events from a fetch body: "event: NAME\ndata: JSON\n\n", one after another.
@@ -221,6 +233,13 @@ function showRunning() {
   showBadge("running", "running…");
   $("run").disabled = true;
   $("stop").disabled = false;
+}
+
+// Appended as text, kept scrolled to its end as a terminal is.
+function showOutput(text) {
+  const output = $("output");
+  output.append(text);
+  output.scrollTop = output.scrollHeight;
 }
 
 function showFailure(error) {
