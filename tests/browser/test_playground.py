@@ -89,6 +89,12 @@ def test_keyboard_alone_indents_and_runs(watched, playground):
     editor.press("Control+Enter")
     verdict(page, "ok")
     expect(page.locator("#output")).to_have_text("0\n1\n")
+    # Tab and Shift+Tab indent and dedent every selected line.
+    editor.press("Control+a")
+    editor.press("Tab")
+    expect(editor).to_have_value("    for i in range(2):\n        print(i)")
+    editor.press("Shift+Tab")
+    expect(editor).to_have_value("for i in range(2):\n    print(i)")
     # Escape, then Tab leaves the editor: the keyboard is never trapped in it.
     editor.press("Escape")
     editor.press("Tab")

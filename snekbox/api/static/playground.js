@@ -42,11 +42,13 @@ function indent(editor, outdent) {
     editor.setRangeText(INDENT, start, end, "end");
     return;
   }
-  const block = value.slice(lineStart, end);
+  // A selection ending at a line's start does not take in that line.
+  const blockEnd = end > start && value[end - 1] === "\n" ? end - 1 : end;
+  const block = value.slice(lineStart, blockEnd);
   const changed = outdent
     ? block.replace(/^ {1,4}/gm, "")
     : block.replace(/^/gm, INDENT);
-  editor.setRangeText(changed, lineStart, end, "select");
+  editor.setRangeText(changed, lineStart, blockEnd, "select");
 }
 
 function onEditorKey(event) {
@@ -87,6 +89,7 @@ async function call(path, options = {}) {
 
 async function loadRuntimes() {
   const response = await call("runtimes");
+  if (!response.ok) throw new Error(await refusal(response));
   const { runtimes } = await response.json();
   const picker = $("runtime");
   picker.replaceChildren();
