@@ -197,6 +197,10 @@ class Client:
     def runtimes(self) -> list[Runtime]:
         return parse_runtimes(self._send("GET", "/runtimes"))
 
+    def openapi(self) -> dict[str, Any]:
+        """The service's OpenAPI document: its request schema holds its limits."""
+        return self._send("GET", "/openapi.json").json()
+
     def health(self) -> dict[str, Any]:
         """The /health answer, whether the service is healthy (200) or not (503)."""
         return self.http.get("/health").json()

@@ -60,6 +60,8 @@ class Settings:
     health_interval: float
     api_tokens: str
     api_tokens_file: str
+    mcp_url: str
+    mcp_token: str
 
     @property
     def nsjail_config_path(self) -> Path:
