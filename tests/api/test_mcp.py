@@ -1,10 +1,13 @@
-"""`snekbox mcp`, driven by the MCP SDK's own client over stdio and over streamable HTTP,
-against a real snekbox server whose jobs have matplotlib."""
+"""`snekbox mcp`, driven by the MCP SDK's own client over stdio (started as README's agent
+configuration says) and over streamable HTTP, against a real snekbox server whose jobs
+have matplotlib."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +22,7 @@ from mcp.types import CallToolResult, EmbeddedResource, ImageContent, TextConten
 
 from snekbox.mcp import content, server
 from tests.conftest import ROOT, free_port, start_server, stop_server
+from tests.test_readme import README
 
 MEMORY = 256 * 1024 * 1024  # matplotlib with numpy needs more than the default
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -64,10 +68,13 @@ def http_url(snekbox_url):
 def connect(request, snekbox_url) -> Callable[[], Client]:
     """A new SDK client of the MCP server over one transport."""
     if request.param == "stdio":
+        [config] = re.findall(r"```jsonc\n(.*?)```", README, re.S)
+        agent = json.loads(config)["mcpServers"]["snekbox"]
+        assert agent["command"] == "snekbox"  # this checkout's: python -m snekbox
         parameters = StdioServerParameters(
             command=sys.executable,
-            args=mcp_command()[1:],
-            env={**os.environ, "SNEKBOX_MCP_URL": snekbox_url},
+            args=["-m", "snekbox", *agent["args"]],
+            env={**os.environ, **agent["env"], "SNEKBOX_MCP_URL": snekbox_url},
             cwd=str(ROOT),
         )
         return lambda: Client(parameters)
