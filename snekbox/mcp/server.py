@@ -137,7 +137,9 @@ def build(service: Service) -> MCPServer:
         ] = "",
         runtime: Annotated[
             str | None,
-            Field(description=f"The Python to use: one of {service.runtimes}. Default: default."),
+            Field(
+                description=f"The runtime's name; default 'default'. Runtimes: {service.runtimes}."
+            ),
         ] = None,
         time_limit: Annotated[
             float | None,
@@ -149,6 +151,8 @@ def build(service: Service) -> MCPServer:
         ] = None,
     ) -> CallToolResult:
         inputs = {file.path: file.data() for file in files or ()}
+        if len(inputs) != len(files or ()):
+            raise ToolError("files: each path may be given only once")
         result = await service.ask(
             lambda snekbox: snekbox.eval(
                 code,

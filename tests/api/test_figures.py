@@ -81,9 +81,10 @@ def test_figures_the_job_closed_or_saved_itself_are_not_added(plotting):
     assert files == {"figure-1.png": b"mine"}
 
 
-def test_a_failing_job_still_returns_its_figures(plotting):
-    answer = evaluate(plotting, "cold", PLOT + "raise SystemExit(3)\n", figures=True)
-    assert (answer["returncode"], list(images(answer))) == (3, ["figure-1.png"])
+def test_a_job_that_shows_its_plot_then_fails_still_returns_it(plotting):
+    answer = evaluate(plotting, "cold", PLOT + "plt.show()\nraise SystemExit(3)\n", figures=True)
+    assert (answer["stdout"], answer["returncode"]) == ("drawn\n", 3)
+    assert list(images(answer)) == ["figure-1.png"]
 
 
 @pytest.mark.parametrize("jail", ["cold", "warm"])

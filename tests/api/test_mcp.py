@@ -162,14 +162,40 @@ def test_list_runtimes(connect):
     assert texts(result)[0].startswith("default: Python 3.11")
 
 
+def in_process(snekbox_url: str) -> Callable[[], Client]:
+    """A client of the MCP server in this process (faster, for what a transport does not
+    change)."""
+    return lambda: Client(server.build(server.Service.fetch(snekbox_url, None)))
+
+
+def test_images_by_type_and_content_others_as_resources(snekbox_url):
+    code = (
+        "open('a.gif', 'wb').write(b'GIF89a' + bytes(20))\n"
+        "open('b.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n"
+        "open('fake.png', 'w').write('not a png')\n"
+        "open('data.bin', 'wb').write(bytes([255, 0]))"
+    )
+    result = run_python(in_process(snekbox_url), code=code)
+    images = [
+        (b.mime_type, base64.b64decode(b.data)[:6])
+        for b in result.content
+        if isinstance(b, ImageContent)
+    ]
+    assert images == [("image/gif", b"GIF89a"), ("image/svg+xml", b"<svg x")]
+    resources = {
+        b.resource.uri: b.resource for b in result.content if isinstance(b, EmbeddedResource)
+    }
+    assert resources["snekbox:///home/fake.png"].text == "not a png"
+    assert base64.b64decode(resources["snekbox:///home/data.bin"].blob) == b"\xff\x00"
+    assert resources["snekbox:///home/data.bin"].mime_type == "application/octet-stream"
+
+
 def test_long_output_and_large_files_are_bounded_with_a_note(snekbox_url):
     code = (
         f"print('x' * {content.MAX_OUTPUT_CHARS * 2})\n"
         f"open('big.txt', 'w').write('y' * {content.MAX_FILE_BYTES + 1})"
     )
-    result = run_python(
-        lambda: Client(server.build(server.Service.fetch(snekbox_url, None))), code=code
-    )
+    result = run_python(in_process(snekbox_url), code=code)
     verdict, output, note = texts(result)
     assert verdict.endswith("; output: complete")  # cut here, not by snekbox
     assert f"[... {content.MAX_OUTPUT_CHARS + 1} characters left out ...]" in output
