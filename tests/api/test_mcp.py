@@ -224,3 +224,22 @@ def test_it_will_not_start_without_a_snekbox():
     assert done.returncode == 2
     assert "snekbox mcp: cannot use the snekbox at http://127.0.0.1:" in done.stderr
     assert "SNEKBOX_MCP_URL" in done.stderr
+
+
+def test_the_token_comes_from_the_environment():
+    proc, guarded = start_server({"SNEKBOX_API_TOKENS": "secret"})
+    try:
+        environment = {**os.environ, "SNEKBOX_MCP_URL": f"http://{guarded.host}:{guarded.port}"}
+        refused = subprocess.run(
+            mcp_command(), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 2 and "Unauthorized: 401" in refused.stderr
+        parameters = StdioServerParameters(
+            command=sys.executable,
+            args=mcp_command()[1:],
+            env={**environment, "SNEKBOX_MCP_TOKEN": "secret"},
+            cwd=str(ROOT),
+        )
+        assert texts(run_python(lambda: Client(parameters), code="print(1)"))[1] == "1\n"
+    finally:
+        stop_server(proc)
