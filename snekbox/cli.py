@@ -46,6 +46,14 @@ def run(code: str, args: list[str], runtime: str | None) -> int:
     return result.returncode
 
 
+def address(text: str) -> tuple[str, int]:
+    """[HOST:]PORT, HOST being loopback unless given."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not [HOST:]PORT")
+    return host or "127.0.0.1", int(port)
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="snekbox", description=__doc__.split("\n")[0])
     sub = commands.add_subparsers(dest="command", required=True)
@@ -65,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     tools.add_argument(
         "--http",
         metavar="[HOST:]PORT",
+        type=address,
         help="serve streamable HTTP at http://HOST:PORT/mcp instead (HOST: 127.0.0.1)",
     )
     return commands

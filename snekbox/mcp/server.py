@@ -28,7 +28,6 @@ from snekbox.client import AsyncClient, Client, SnekboxError
 from snekbox.mcp import content
 
 HTTP_PATH = "/mcp"
-HTTP_HOST = "127.0.0.1"
 # Seconds an answer may take beyond the job's own time limit (a queue wait, the answer).
 ANSWER_MARGIN = 60.0
 T = TypeVar("T")
@@ -185,8 +184,8 @@ def build(service: Service) -> MCPServer:
     return server
 
 
-def serve(url: str, token: str | None, http: str | None) -> int:
-    """Serve over stdio, or over streamable HTTP at `http` ([HOST:]PORT) under /mcp."""
+def serve(url: str, token: str | None, http: tuple[str, int] | None) -> int:
+    """Serve over stdio, or over streamable HTTP at `http` (host, port) under /mcp."""
     try:
         service = Service.fetch(url, token)
     except (SnekboxError, httpx.HTTPError, KeyError) as e:
@@ -201,11 +200,11 @@ def serve(url: str, token: str | None, http: str | None) -> int:
     if http is None:
         server.run("stdio")
         return 0
-    host, _, port = http.rpartition(":")
+    host, port = http
     server.run(
         "streamable-http",
-        host=host or HTTP_HOST,
-        port=int(port),
+        host=host,
+        port=port,
         streamable_http_path=HTTP_PATH,
         stateless_http=True,
         json_response=True,

@@ -43,10 +43,10 @@ def mcp_command(*options: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def http_url(snekbox_url):
-    """`snekbox mcp --http` on a free loopback port, once it accepts connections."""
+    """`snekbox mcp --http PORT` on a free port, once it accepts connections on loopback."""
     port = free_port()
     proc = subprocess.Popen(
-        mcp_command("--url", snekbox_url, "--http", f"127.0.0.1:{port}"),
+        mcp_command("--url", snekbox_url, "--http", str(port)),  # on loopback by default
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -243,3 +243,11 @@ def test_the_token_comes_from_the_environment():
         assert texts(run_python(lambda: Client(parameters), code="print(1)"))[1] == "1\n"
     finally:
         stop_server(proc)
+
+
+def test_a_bad_http_address_is_refused_before_anything_starts():
+    done = subprocess.run(
+        mcp_command("--http", "localhost:http"), cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "argument --http: 'localhost:http' is not [HOST:]PORT" in done.stderr
