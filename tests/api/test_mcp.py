@@ -201,6 +201,13 @@ def test_long_output_and_large_files_are_bounded_with_a_note(snekbox_url):
     assert f"[... {content.MAX_OUTPUT_CHARS + 1} characters left out ...]" in output
     assert len(output) < content.MAX_OUTPUT_CHARS + 100
     assert note.startswith("Files left out, over the limits") and "big.txt (262145 bytes)" in note
+    mib, kib = 2**20, 2**10
+    assert (
+        f"Output over {content.MAX_OUTPUT_CHARS} characters keeps its first and last "
+        f"{content.MAX_OUTPUT_CHARS // 2}; a file over {content.MAX_IMAGE_BYTES // mib} MiB (an "
+        f"image) or {content.MAX_FILE_BYTES // kib} KiB (another file), past "
+        f"{content.MAX_FILES_BYTES // mib} MiB in all or past the {content.MAX_FILES}th"
+    ) in README
 
 
 def test_a_snekbox_gone_is_a_tool_error_not_a_crash(snekbox_url):
