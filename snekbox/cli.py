@@ -3,6 +3,7 @@
 snekbox serve [GUNICORN OPTION...]      e.g. snekbox serve -b 127.0.0.1:9000
 snekbox run CODE [ARG...]               the job's output, and its return code
 snekbox bench [URL] [--json FILE]       speed figures of a running server
+snekbox mcp [--url URL] [--http [HOST:]PORT]   MCP tools for agents, over stdio or HTTP
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def run(code: str, args: list[str], runtime: str | None) -> int:
     return result.returncode
 
 
+def address(text: str) -> tuple[str, int]:
+    """[HOST:]PORT, HOST being loopback unless given."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not [HOST:]PORT")
+    return host or "127.0.0.1", int(port)
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="snekbox", description=__doc__.split("\n")[0])
     sub = commands.add_subparsers(dest="command", required=True)
@@ -59,6 +68,14 @@ def parser() -> argparse.ArgumentParser:
     benching = sub.add_parser("bench", help="measure a running server against the targets")
     benching.add_argument("url", nargs="?", default="http://127.0.0.1:8060")
     benching.add_argument("--json", help="also write the figures to this file")
+    tools = sub.add_parser("mcp", help="serve a snekbox as MCP tools, over stdio by default")
+    tools.add_argument("--url", help="the snekbox to use (default: SNEKBOX_MCP_URL)")
+    tools.add_argument(
+        "--http",
+        metavar="[HOST:]PORT",
+        type=address,
+        help="serve streamable HTTP at http://HOST:PORT/mcp instead (HOST: 127.0.0.1)",
+    )
     return commands
 
 
@@ -69,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     if options.command == "run":
         return run(options.code, options.args, options.runtime)
+    if options.command == "mcp":
+        from snekbox.mcp import server
+
+        # The token comes only from the environment: a command line is visible to all users.
+        s = settings.current()
+        return server.serve(options.url or s.mcp_url, s.mcp_token or None, options.http)
     from snekbox import bench
 
     return bench.main(options.url, options.json)

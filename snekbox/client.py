@@ -99,6 +99,7 @@ def eval_body(
     output: int | None = None,
     version: str | None = None,
     executable_path: str | None = None,
+    figures: bool | None = None,
 ) -> dict[str, Any]:
     """The JSON body of POST /eval; fields left as None are the server's defaults."""
     limits = {
@@ -119,6 +120,7 @@ def eval_body(
         "limits": limits or None,
         "version": version,
         "executable_path": executable_path,
+        "figures": figures,
     }
     return {name: value for name, value in body.items() if value is not None}
 
@@ -194,6 +196,10 @@ class Client:
 
     def runtimes(self) -> list[Runtime]:
         return parse_runtimes(self._send("GET", "/runtimes"))
+
+    def openapi(self) -> dict[str, Any]:
+        """The service's OpenAPI document: its request schema holds its limits."""
+        return self._send("GET", "/openapi.json").json()
 
     def health(self) -> dict[str, Any]:
         """The /health answer, whether the service is healthy (200) or not (503)."""

@@ -139,9 +139,10 @@ class WorkDir:
             (self.root / sub).mkdir(mode=0o755)
 
     def runtime_dir(self, name: str) -> Path:
-        """An empty directory in which the jail's view of runtime `name` is built."""
+        """An empty directory in which a jail view of runtime `name` is built (`name` may
+        be a relative path: variants of a view live below a directory of their own)."""
         path = self.root / "runtimes" / name
-        path.mkdir(mode=0o755)
+        path.mkdir(mode=0o755, parents=True)
         return path
 
     def new_run(self, size: int, uid: int) -> RunHome:

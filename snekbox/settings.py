@@ -64,6 +64,8 @@ class Settings:
     api_tokens: str
     api_tokens_file: str
     playground: bool
+    mcp_url: str
+    mcp_token: str
 
     @property
     def nsjail_config_path(self) -> Path:

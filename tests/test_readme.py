@@ -35,6 +35,8 @@ ELSEWHERE = {
     "scripts/packages": "by tests/security/test_syscall_corpus.py",
     "scripts/trace-syscalls": "by hand when the allowlist is re-derived (SECURITY.md)",
     "snekbox bench": "by hand: it takes two minutes (README's benchmark table)",
+    "snekbox mcp": "by tests/api/test_mcp.py, over stdio as README's agent configuration "
+    "says, and with --http",
     "docker": "by scripts/docker-smoke, in CI",
     "docker-compose": "by scripts/docker-smoke, in CI",
     "kubectl": "nowhere: tests/deploy/test_manifests.py validates what it would apply",

@@ -2,7 +2,9 @@
 
 A warm jail is started as `python FLAGS -c SOURCE FD`: the interpreter starts up as for
 any job, then blocks reading the job's arguments (marshalled, the same list a cold run
-would put after the flags) from a pipe at descriptor FD. It then runs the job the way `python -I -c
+would put after the flags, and whether the job asked for figures) from a pipe at
+descriptor FD. It installs the figure saver if asked (at start-up, as a cold run's .pth
+would have: see snekbox.jail.figures), then runs the job the way `python -I -c
 CODE ARGS...` or `python -I SCRIPT.py ARGS...` would: in `__main__`, with sys.argv and
 sys.orig_argv as they would be, a script's `__file__` and `__loader__`, and uncaught
 exceptions (SystemExit and KeyboardInterrupt too) left to the interpreter itself, so exit
@@ -20,6 +22,7 @@ import zipfile
 from io import BytesIO
 
 from snekbox.filesystem import InputFile
+from snekbox.jail.runtimes import FIGURES_MODULE
 
 HOME = "/home"
 
@@ -35,7 +38,9 @@ def _snekbox(fd):
     os.close(fd)
     if not chunks:
         os._exit(0)
-    args = marshal.loads(b"".join(chunks))
+    args, figures = marshal.loads(b"".join(chunks))
+    if figures:
+        __import__("{FIGURES_MODULE}").install()
     sys.orig_argv = [*sys.orig_argv[:-3], *args]  # drop "-c SOURCE FD", keep the flags
     for finder in sys.path_importer_cache.values():
         if hasattr(finder, "invalidate_caches"):
@@ -58,9 +63,9 @@ except BaseException as _snekbox_exception:
 """
 
 
-def message(args: tuple[str, ...]) -> bytes:
+def message(args: tuple[str, ...], figures: bool) -> bytes:
     """What the service writes to a warm jail's pipe to hand it the job `args`."""
-    return marshal.dumps(tuple(args))
+    return marshal.dumps((tuple(args), figures))
 
 
 def serves(args: tuple[str, ...], files: tuple[InputFile, ...]) -> bool:

@@ -35,6 +35,8 @@ class RunSpec:
     limits: JobLimits
     files: tuple[InputFile, ...] = ()
     stdin: bytes = b""
+    # matplotlib figures still open at the end come back as figure-N.png files.
+    figures: bool = False
 
 
 class NsJail:
@@ -60,7 +62,11 @@ class NsJail:
         self.runtimes = runtimes
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
-        self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
+        self._views = {
+            (name, with_figures): runtime.expose(workdir, with_figures)
+            for name, runtime in runtimes.items()
+            for with_figures in (False, True)
+        }
 
     def command(
         self,
@@ -72,10 +78,11 @@ class NsJail:
         log_fd: int,
         python_args: tuple[str, ...],
         pass_fds: tuple[int, ...] = (),
+        figures: bool = False,
     ) -> list[str]:
         """nsjail running `runtime` with `python_args` after its flags as host `uid`,
         within `memory` bytes, killed `backstop` seconds after it started, keeping
-        `pass_fds` open for the job."""
+        `pass_fds` open for the job, saving its open figures at exit if `figures`."""
         return [
             self.binary,
             "--config",
@@ -90,7 +97,7 @@ class NsJail:
             "--bindmount",
             f"{home}:/home",
             "--bindmount_ro",
-            f"{self._views[runtime.name]}:{runtime.jail_prefix}",
+            f"{self._views[runtime.name, figures]}:{runtime.jail_prefix}",
             *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
             *(f"--pass_fd={fd}" for fd in pass_fds),
             "--",
@@ -104,7 +111,13 @@ class NsJail:
         with Run(self) as run:
             run.load(spec)
             # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
-            run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1, spec.args)
+            run.start(
+                spec.runtime,
+                spec.limits.memory,
+                math.ceil(spec.limits.time) + 1,
+                spec.args,
+                figures=spec.figures,
+            )
             return run.finish(spec)
 
 

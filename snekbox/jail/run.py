@@ -106,6 +106,7 @@ class Run:
         backstop: int,
         python_args: tuple[str, ...],
         pass_fds: tuple[int, ...] = (),
+        figures: bool = False,
     ) -> None:
         """Start nsjail (see NsJail.command), keeping `pass_fds` open for the job."""
         argv = self.jail.command(
@@ -117,6 +118,7 @@ class Run:
             self.log_fd,
             python_args,
             pass_fds,
+            figures,
         )
         # nsjail keeps the lease's descriptor (its job does not), so the uid stays leased
         # for as long as nsjail lives.

@@ -6,6 +6,10 @@ third-party packages (read-only), and its site-packages holds a .pth that append
 `packages` and /home to sys.path, so a job's own modules import under `-I` without
 ever shadowing the standard library. The interpreter's own site-packages (whatever the
 host installed there, and its .pth start-up hooks) stays out of jobs' sight.
+
+Its site-packages also holds snekbox.jail.figures as `_snekbox_figures`. A second view of
+each runtime, for cold jobs asked for figures, adds a .pth that installs it at start-up;
+warm jails use the plain view, and their bootstrap installs it when the job asks.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from snekbox.filesystem import WorkDir, bind_readonly
+from snekbox.jail import figures
+
+FIGURES_MODULE = "_snekbox_figures"
 
 JAIL_ROOT = PurePosixPath("/snekbin/python")
 DEFAULT_NAME = "default"
@@ -61,9 +68,10 @@ class Runtime:
             return {"LD_LIBRARY_PATH": str(self.jail_prefix / ".base" / "lib")}
         return {}
 
-    def expose(self, workdir: WorkDir) -> Path:
-        """Build the jail's view of this runtime; returns the directory to mount."""
-        view = workdir.runtime_dir(self.name)
+    def expose(self, workdir: WorkDir, with_figures: bool = False) -> Path:
+        """Build the jail's view of this runtime, `with_figures` installing the figure
+        saver at start-up; returns the directory to mount."""
+        view = workdir.runtime_dir(f".figures/{self.name}" if with_figures else self.name)
         (view / ".base").mkdir()
         bind_readonly(self.prefix, view / ".base")
         (view / "bin").mkdir()
@@ -81,6 +89,11 @@ class Runtime:
         site = view / "lib" / f"python{self.short_version}" / "site-packages"
         site.mkdir(parents=True)
         (site / "snekbox-paths.pth").write_text("".join(p + "\n" for p in paths))
+        (site / f"{FIGURES_MODULE}.py").write_bytes(Path(figures.__file__).read_bytes())
+        if with_figures:
+            (site / f"{FIGURES_MODULE}.pth").write_text(
+                f"import {FIGURES_MODULE}; {FIGURES_MODULE}.install()\n"
+            )
         return view
 
 

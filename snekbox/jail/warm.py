@@ -64,7 +64,7 @@ class WarmJail(Run):
             if self.proc.poll() is not None:
                 raise HandoverError(f"the warm jail ended early (exit {self.proc.returncode})")
             self.load(spec)
-            self._send(bootstrap.message(spec.args))
+            self._send(bootstrap.message(spec.args, spec.figures))
             return self.finish(spec)
 
     def close(self) -> None:

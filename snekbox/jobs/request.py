@@ -125,6 +125,13 @@ def schema(settings: Settings) -> dict[str, Any]:
                 "description": "An interpreter's path in the jail, as listed by GET /runtimes.",
             },
             "version": {"type": "string", "description": "A runtime name from GET /runtimes."},
+            "figures": {
+                "type": "boolean",
+                "default": False,
+                "description": "Return the matplotlib figures still open when the job ends "
+                "as files figure-N.png (N the figure's number), without savefig. They count "
+                "against the job's limits; a file of that name the job wrote wins.",
+            },
         },
         "anyOf": [{"required": ["input"]}, {"required": ["args"]}],
     }
@@ -149,6 +156,7 @@ class RequestParser:
             limits=self._limits(document.get("limits", {})),
             files=self._files(document.get("files", [])),
             stdin=self._stdin(document.get("stdin", "")),
+            figures=document.get("figures", False),
         )
 
     def _validate(self, document: object) -> None:
