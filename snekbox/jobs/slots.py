@@ -56,19 +56,20 @@ class Slots:
         return self.queue - self._value(QUEUE)
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        """Wait for a slot, or raise Overloaded at once when the queue is already full."""
-        if not self._change(RUNNING, -1, IPC_NOWAIT):
+    def hold(self, count: int = 1) -> Iterator[None]:
+        """Wait for `count` slots taken at once (a judge's cases), or raise Overloaded at
+        once when the queue is already full. One place in the queue is enough to wait."""
+        if not self._change(RUNNING, -count, IPC_NOWAIT):
             if not self._change(QUEUE, -1, IPC_NOWAIT):
                 raise Overloaded(f"{self.running} jobs are running and {self.waiting} waiting")
             try:
-                self._change(RUNNING, -1, 0)
+                self._change(RUNNING, -count, 0)
             finally:
                 self._change(QUEUE, 1, 0)
         try:
             yield
         finally:
-            self._change(RUNNING, 1, 0)
+            self._change(RUNNING, count, 0)
 
     def _value(self, number: int) -> int:
         value = _libc.semctl(self._id, number, GETVAL)

@@ -1,0 +1,149 @@
+"""POST /eval with Accept: text/event-stream, through a real gunicorn server: output as it
+is written, one result, and a client that goes away stopping its job."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import leftovers, start_server, stop_server
+from tests.helpers import EventStream, processes_mentioning
+
+COLD = {"memory": 64 * 1024 * 1024}  # not the default memory limit: never a warm jail
+
+
+def streamed(client, **document: object) -> tuple[list[str], dict, list[str]]:
+    """(texts of the output events, the result, the names of all events) of a streamed /eval."""
+    stream = EventStream(client, "/eval", document)
+    try:
+        events = list(stream)
+    finally:
+        stream.close()
+    names = [name for name, _ in events]
+    assert names.count("result") == 1 and names[-1] == "result", names
+    assert set(names) <= {"output", "result"}
+    return [data["text"] for name, data in events if name == "output"], events[-1][1], names
+
+
+def same_result(streamed_result: dict, plain: dict) -> None:
+    for field in ("stdout", "returncode", "status", "signal", "truncated", "files"):
+        assert streamed_result[field] == plain[field], field
+
+
+@pytest.mark.parametrize("limits", [{}, COLD], ids=["warm", "cold"])
+def test_output_events_then_the_same_result_as_a_plain_answer(client, limits):
+    code = (
+        "import sys, time\n"
+        "print('one\\ntwo\\r\\n\\n\\nthree', flush=True)\n"
+        "sys.stdout.buffer.write(b'\\xe2\\x82'); sys.stdout.flush(); time.sleep(0.3)\n"
+        "sys.stdout.buffer.write(b'\\xac bad: \\xff\\xfe \\x00\\x01\\x1b[0m\\n')\n"
+        "open('out.bin', 'wb').write(bytes(range(256)))\n"
+        "print('err', file=sys.stderr)"
+    )
+    texts, result, _ = streamed(client, input=code, limits=limits)
+    assert "".join(texts) == result["stdout"]
+    assert result["stdout"] == ("one\ntwo\r\n\n\nthree\n€ bad: \ufffd\ufffd \x00\x01\x1b[0m\nerr\n")
+    assert len(texts) >= 2  # the output came in parts, as it was written
+    same_result(result, client.eval(input=code, limits=limits))
+    assert [f["path"] for f in result["files"]] == ["out.bin"]
+
+
+@pytest.mark.parametrize(
+    ("code", "limits", "status"),
+    [
+        ("print('x' * 100)", {"output": 10}, "output_limit"),
+        ("import time; print('a', flush=True); time.sleep(10)", {"time": 1}, "timeout"),
+        ("x = bytearray(200 * 1024 * 1024)", {}, "oom"),
+        ("import sys; print('bye'); sys.exit(3)", {}, "error"),
+    ],
+)
+def test_limits_and_verdicts_as_in_a_plain_answer(client, code, limits, status):
+    texts, result, _ = streamed(client, input=code, limits=limits)
+    assert result["status"] == status
+    assert "".join(texts) == result["stdout"]
+    same_result(result, client.eval(input=code, limits=limits))
+
+
+def test_a_job_that_prints_nothing_still_ends_with_its_result(client):
+    texts, result, names = streamed(client, input="pass")
+    assert (texts, names, result["returncode"]) == ([], ["result"], 0)
+
+
+def test_errors_before_the_job_are_plain_json_answers(client):
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    resp = client.request("POST", "/eval", b'{"input": 1}', headers)
+    assert resp.status == 400
+    assert resp.headers["content-type"] == "application/json"
+    assert "input" in resp.json["description"]
+    files = [{"path": "a", "content": "eA=="}, {"path": "a/b", "content": "eA=="}]
+    resp = client.post("/eval", {"input": "pass", "files": files}, {"Accept": "text/event-stream"})
+    assert (resp.status, resp.headers["content-type"]) == (400, "application/json")
+
+
+def test_without_the_accept_header_nothing_changes(client):
+    resp = client.post("/eval", {"input": "print(1)"}, {"Accept": "*/*"})
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.json["stdout"] == "1\n"
+
+
+def test_request_id_and_metrics_count_a_streamed_job(client):
+    stream = EventStream(client, "/eval", {"input": "print(7)"}, {"X-Request-ID": "stream-7"})
+    try:
+        assert stream.response.getheader("X-Request-ID") == "stream-7"
+        assert list(stream)[-1][1]["stdout"] == "7\n"
+    finally:
+        stream.close()
+    metrics = client.get("/metrics").body.decode()
+    assert 'snekbox_jobs_total{status="ok"}' in metrics
+
+
+@pytest.fixture(scope="module", params=[0, 1], ids=["cold", "warm"])
+def one_slot(request):
+    """A server that runs one job at once and lets none wait, with no warm jail (every job
+    cold) or one."""
+    proc, client = start_server(
+        {
+            "SNEKBOX_MAX_JOBS": "1",
+            "SNEKBOX_MAX_QUEUE": "0",
+            "SNEKBOX_WORKERS": "1",
+            "SNEKBOX_POOL_SIZE": str(request.param),
+        }
+    )
+    yield proc, client, request.param
+    stop_server(proc)
+
+
+def wait_for(condition, what: str, within: float = 15) -> None:
+    """Poll `condition` until true; the bound only keeps a broken build from hanging."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def run_mounts(proc) -> list[str]:
+    """The per-run mounts in a server's namespace: live runs and warm jails, or leftovers."""
+    return [line for line in leftovers(f"/proc/{proc.pid}/mounts") if "snekbox-home" in line]
+
+
+def test_a_client_going_away_stops_its_job_and_frees_its_slot(one_slot):
+    proc, client, warm_jails = one_slot
+    token = f"job-{uuid.uuid4().hex}"
+    code = f"import time  # {token}\nprint('first', flush=True)\ntime.sleep(25)\nprint('late')"
+    # Cold jobs get a memory limit of their own, so their code is on nsjail's command line.
+    limits = {"time": 30} if warm_jails else {"time": 30, **COLD}
+    stream = EventStream(client, "/eval", {"input": code, "limits": limits})
+    events = iter(stream)
+    assert next(events) == ("output", {"text": "first\n"})  # while the job sleeps
+    assert client.post("/eval", {"input": "pass"}).status == 503  # it holds the one slot
+    if not warm_jails:
+        assert processes_mentioning(token)
+    stream.close()
+    wait_for(lambda: not processes_mentioning(token), "the job outlived its client")
+    wait_for(lambda: client.post("/eval", {"input": "pass"}).status == 200, "slot still held")
+    assert client.eval(input="print('next')")["stdout"] == "next\n"
+    assert len(run_mounts(proc)) <= warm_jails  # the job's /home is gone
+    if not warm_jails:
+        assert leftovers(f"/proc/{proc.pid}/mounts") == []
