@@ -14,6 +14,7 @@ from snekbox.api.openapi import OpenAPIResource
 from snekbox.api.resources.admission import Admission
 from snekbox.api.resources.eval import EvalResource, body_shape
 from snekbox.api.resources.health import HealthResource
+from snekbox.api.resources.judge import JudgeResource, judge_shape
 from snekbox.api.resources.runtimes import RuntimesResource
 from snekbox.jobs import JobError, Jobs, Overloaded, RequestError, RequestTooLarge
 from snekbox.settings import Settings
@@ -80,6 +81,8 @@ def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     app.add_route(
         "/eval", EvalResource(Admission(jobs, settings, bodies, body_shape(jobs.requests.schema)))
     )
+    judge_admission = Admission(jobs, settings, bodies, judge_shape(jobs.requests.judge_schema))
+    app.add_route("/judge", JudgeResource(judge_admission))
     app.add_route("/runtimes", RuntimesResource(jobs))
     app.add_route("/health", HealthResource(jobs))
     app.add_route("/openapi.json", OpenAPIResource(settings, authenticated=bool(tokens)))
