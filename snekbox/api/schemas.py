@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from snekbox.result import Status
 
 ERROR = {
@@ -14,7 +16,7 @@ ERROR = {
 STATUSES = [status.value for status in Status]
 
 
-EVAL_RESPONSE = {
+EVAL_RESPONSE: dict[str, Any] = {
     "type": "object",
     "required": ["stdout", "returncode", "files", "status", "signal", "duration", "truncated"],
     "properties": {
@@ -40,6 +42,62 @@ EVAL_RESPONSE = {
                 },
             },
         },
+    },
+}
+
+EVENTS = {
+    "type": "string",
+    "description": "Server-sent events, each `event: NAME`, `data: ` and one line of JSON, "
+    "and an empty line.",
+}
+
+CASE_RESULT = {
+    "type": "object",
+    "required": ["index", "name", "verdict", "difference", *EVAL_RESPONSE["required"]],
+    "properties": {
+        "index": {"type": "integer", "description": "The case's place in the request."},
+        "name": {"type": ["string", "null"]},
+        "verdict": {
+            "enum": [
+                "accepted",
+                "wrong_answer",
+                "timeout",
+                "oom",
+                "output_limit",
+                "runtime_error",
+                "internal_error",
+            ]
+        },
+        "difference": {
+            "type": ["object", "null"],
+            "description": "For wrong_answer: the first line (1-based) that differs, as "
+            "expected and as printed (null: no such line), each cut at 200 characters.",
+            "properties": {
+                "line": {"type": "integer"},
+                "expected": {"type": ["string", "null"]},
+                "actual": {"type": ["string", "null"]},
+            },
+        },
+        **EVAL_RESPONSE["properties"],
+    },
+}
+
+JUDGE_SUMMARY = {
+    "type": "object",
+    "required": ["passed", "total", "duration"],
+    "properties": {
+        "passed": {"type": "integer", "description": "Cases accepted."},
+        "total": {"type": "integer"},
+        "duration": {"type": "number", "description": "Wall-clock seconds of the judging."},
+    },
+}
+
+JUDGE_RESPONSE = {
+    "type": "object",
+    "required": ["cases", "summary"],
+    "properties": {
+        "cases": {"type": "array", "items": CASE_RESULT, "description": "In request order."},
+        "summary": JUDGE_SUMMARY,
     },
 }
 

@@ -192,7 +192,14 @@ def test_openapi_document_is_built_from_the_validating_schemas(client, settings)
 
     doc = client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/eval", "/runtimes", "/health", "/openapi.json", "/metrics"}
+    assert set(doc["paths"]) == {
+        "/eval",
+        "/judge",
+        "/runtimes",
+        "/health",
+        "/openapi.json",
+        "/metrics",
+    }
     request = doc["paths"]["/eval"]["post"]["requestBody"]["content"]["application/json"]
     assert request["schema"] == json.loads(json.dumps(schema(settings)))
 
