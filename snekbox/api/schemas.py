@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from snekbox.jobs.judge import Verdict
 from snekbox.result import Status
 
 ERROR = {
@@ -57,17 +58,7 @@ CASE_RESULT = {
     "properties": {
         "index": {"type": "integer", "description": "The case's place in the request."},
         "name": {"type": ["string", "null"]},
-        "verdict": {
-            "enum": [
-                "accepted",
-                "wrong_answer",
-                "timeout",
-                "oom",
-                "output_limit",
-                "runtime_error",
-                "internal_error",
-            ]
-        },
+        "verdict": {"enum": [verdict.value for verdict in Verdict]},
         "difference": {
             "type": ["object", "null"],
             "description": "For wrong_answer: the first line (1-based) that differs, as "
