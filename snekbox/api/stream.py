@@ -2,8 +2,9 @@
 
 The work (a job, or a judge's cases) runs on its own thread and puts its events on a
 queue; the WSGI body takes them off and gunicorn writes each at once. The queue is not
-bounded by count: a job's output is cut at its output limit before it becomes an event,
-so a stream holds no more than a non-streamed answer would. A client that goes away is
+bounded by count but by the job's output limit: output is cut at it before it is queued,
+as bytes made into an event only when sent, so that a stream holds no more than a
+non-streamed answer would. A client that goes away is
 noticed within CLIENT_POLL seconds even while its job is quiet, and close() (gunicorn calls
 it once the answer is sent or the client is gone) cancels the work, waits for its end and
 only then gives back what the request holds (its job slots, its body's bytes).
@@ -49,6 +50,7 @@ class EventStream:
         self._grace = grace
         self._events: queue.SimpleQueue[Iterable[bytes] | None] = queue.SimpleQueue()
         self._size = 0
+        self._size_lock = threading.Lock()  # cases of a judge put events at once
         self._deadline = math.inf
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
@@ -68,7 +70,8 @@ class EventStream:
         self._release = release
 
     def _put(self, pieces: Iterable[bytes], size: int) -> None:
-        self._size += size
+        with self._size_lock:
+            self._size += size
         self._events.put(pieces)
 
     def _run(self) -> None:

@@ -125,6 +125,17 @@ def wait_for(condition, what: str, within: float = 15) -> None:
         time.sleep(0.05)
 
 
+def output_until(wanted: str, events) -> str:
+    """The text of the output events up to the one that completes `wanted` (the job's
+    writes may come in parts: `print` writes the line and its end separately)."""
+    text = ""
+    while not text.endswith(wanted):
+        name, data = next(events)
+        assert name == "output", (name, data)
+        text += data["text"]
+    return text
+
+
 def run_mounts(proc) -> list[str]:
     """The per-run mounts in a server's namespace: live runs and warm jails, or leftovers."""
     return [line for line in leftovers(f"/proc/{proc.pid}/mounts") if "snekbox-home" in line]
@@ -154,8 +165,7 @@ def test_a_client_going_away_stops_its_job_and_frees_its_slot(one_slot):
     # Cold jobs get a memory limit of their own, so their code is on nsjail's command line.
     limits = {"time": 30} if warm_jails else {"time": 30, **COLD}
     stream = EventStream(client, "/eval", {"input": code, "limits": limits})
-    events = iter(stream)
-    assert next(events) == ("output", {"text": "first\n"})  # while the job sleeps
+    assert output_until("first\n", iter(stream)) == "first\n"  # while the job sleeps
     assert client.post("/eval", {"input": "pass"}).status == 503  # it holds the one slot
     if not warm_jails:
         assert processes_mentioning(token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import falcon
 
@@ -44,18 +44,21 @@ class EvalResource:
         resp.stream = answer
 
     def _streamed(self, spec: RunSpec, watch: Watch, request_id: str) -> Callable[[Put], None]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+        def output(chunk: bytes, final: bool = False) -> Iterator[bytes]:
+            """An `output` event of a chunk, UTF-8 decoded across chunks. Made as it is sent,
+            so that a queue of them holds the output's bytes, not their JSON (up to 6 times
+            as large)."""
+            if text := decoder.decode(chunk, final):
+                yield sse.event("output", {"text": text})
+
         def work(put: Put) -> None:
-            """`output` events as the job writes (UTF-8 decoded across reads), then `result`."""
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
-
-            def output(chunk: bytes, final: bool = False) -> None:
-                if text := decoder.decode(chunk, final):
-                    put([sse.event("output", {"text": text})], len(chunk))
-
-            watch.sink = output
+            """`output` events as the job writes, then `result`."""
+            watch.sink = lambda chunk: put(output(chunk), len(chunk))
             with metrics.IN_FLIGHT.track_inprogress():
                 result = self.jobs.run_in_slot(spec, watch)
-            output(b"", final=True)
+            put(output(b"", final=True), 0)
             record_job(request_id, result)
             answer = Answer(result, self.grace)
             put(sse.framed("result", answer), answer.size)
