@@ -59,6 +59,8 @@ class Slots:
     def hold(self, count: int = 1) -> Iterator[None]:
         """Wait for `count` slots taken at once (a judge's cases), or raise Overloaded at
         once when the queue is already full. One place in the queue is enough to wait."""
+        if not 0 < count <= self.size:
+            raise ValueError(f"{count} slots asked for; there are {self.size}")
         if not self._change(RUNNING, -count, IPC_NOWAIT):
             if not self._change(QUEUE, -1, IPC_NOWAIT):
                 raise Overloaded(f"{self.running} jobs are running and {self.waiting} waiting")

@@ -70,3 +70,18 @@ def test_slots_are_shared_with_forked_workers_and_given_back_when_one_dies(jobs)
     assert slots.running == 0
     with slots.hold():
         assert slots.running == 1
+
+
+def test_slots_held_together_are_taken_all_at_once_or_not_at_all(jobs):
+    slots = Slots(size=2, queue=0)
+    with slots.hold():
+        with pytest.raises(Overloaded):
+            with slots.hold(2):
+                pass
+        assert slots.running == 1  # the one free slot was not taken by the refused pair
+    with slots.hold(2):
+        assert slots.running == 2
+    assert slots.running == 0
+    with pytest.raises(ValueError, match="3 slots"):
+        with slots.hold(3):
+            pass
