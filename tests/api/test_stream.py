@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import leftovers, start_server, stop_server
-from tests.helpers import EventStream, processes_mentioning
+from tests.helpers import EventStream, b64, processes_mentioning
 
 COLD = {"memory": 64 * 1024 * 1024}  # not the default memory limit: never a warm jail
 
@@ -176,3 +176,32 @@ def test_a_client_going_away_stops_its_job_and_frees_its_slot(one_slot):
     # The job's /home and nsjail are gone; what is left is a warm jail, if the server keeps one.
     assert len(run_mounts(proc)) <= warm_jails
     assert len(nsjails_of(proc)) <= warm_jails
+
+
+def test_auth_and_the_body_budget_hold_for_streamed_answers():
+    """A streamed answer needs the token, and holds its body's bytes (its files) until it
+    ends, as a plain answer does until it is sent."""
+    proc, client = start_server(
+        {
+            "SNEKBOX_API_TOKENS": "sesame",
+            "SNEKBOX_MAX_BODY_SIZE": "2100000",
+            "SNEKBOX_BODY_BUDGET": "6300000",
+            "SNEKBOX_WORKERS": "1",
+        }
+    )
+    auth = {"Authorization": "Bearer sesame"}
+    big = {
+        "input": "import time; print('in', flush=True); time.sleep(20)",
+        "files": [{"path": "big.bin", "content": b64(bytes(1_500_000))}],
+    }
+    try:
+        resp = client.post("/eval", {"input": "pass"}, {"Accept": "text/event-stream"})
+        assert (resp.status, resp.headers["content-type"]) == (401, "application/json")
+        stream = EventStream(client, "/eval", big, auth)
+        assert output_until("in\n", iter(stream)) == "in\n"
+        refused = client.post("/eval", big, auth)
+        assert (refused.status, refused.json["title"]) == (503, "Too many large requests")
+        stream.close()
+        wait_for(lambda: client.post("/eval", {**big, "input": "pass"}, auth).status == 200, "held")
+    finally:
+        stop_server(proc)

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import falcon
 
-from snekbox.api import body
+from snekbox.api import body, sse
 from snekbox.api.budget import BodyBudget
 from snekbox.api.stream import EventStream, Put
 from snekbox.jobs import Jobs
@@ -67,6 +67,6 @@ class Admission:
         )
         stream.begin()
         stream.on_close(held.pop_all().close)
-        resp.content_type = "text/event-stream"
+        resp.content_type = sse.MEDIA_TYPE
         resp.set_header("Cache-Control", "no-store")
         resp.stream = stream
