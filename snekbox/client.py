@@ -53,8 +53,8 @@ class Result:
 
 @dataclasses.dataclass(frozen=True)
 class JudgedCase:
-    """A test case's verdict (accepted, wrong_answer, ...) and result, as POST /judge
-    answers it; `difference` is the first line that differs, for a wrong answer."""
+    """A test case's verdict (accepted, wrong_answer, ...) and result (without files), as
+    POST /judge answers it; `difference` is the first line that differs, for a wrong answer."""
 
     index: int
     name: str | None
@@ -184,7 +184,9 @@ def _result(document: dict[str, Any], request_id: str) -> Result:
         signal=document["signal"],
         duration=document["duration"],
         truncated=document["truncated"],
-        files=tuple(File(f["path"], base64.b64decode(f["content"])) for f in document["files"]),
+        files=tuple(
+            File(f["path"], base64.b64decode(f["content"])) for f in document.get("files", [])
+        ),
         request_id=request_id,
     )
 

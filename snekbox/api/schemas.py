@@ -54,7 +54,14 @@ EVENTS = {
 
 CASE_RESULT = {
     "type": "object",
-    "required": ["index", "name", "verdict", "difference", *EVAL_RESPONSE["required"]],
+    "description": "A case's result as /eval answers it, without the files, and its verdict.",
+    "required": [
+        "index",
+        "name",
+        "verdict",
+        "difference",
+        *(name for name in EVAL_RESPONSE["required"] if name != "files"),
+    ],
     "properties": {
         "index": {"type": "integer", "description": "The case's place in the request."},
         "name": {"type": ["string", "null"]},
@@ -69,7 +76,7 @@ CASE_RESULT = {
                 "actual": {"type": ["string", "null"]},
             },
         },
-        **EVAL_RESPONSE["properties"],
+        **{k: v for k, v in EVAL_RESPONSE["properties"].items() if k != "files"},
     },
 }
 

@@ -85,7 +85,7 @@ class Judged:
             "name": self.case.name,
             "verdict": self.verdict.value,
             "difference": None if self.difference is None else dataclasses.asdict(self.difference),
-            **self.result.to_json(),
+            **{name: value for name, value in self.result.to_json().items() if name != "files"},
         }
 
 
@@ -160,7 +160,8 @@ def run_cases(
 
     def one(index: int, case: Case) -> Judged:
         result = run(case.spec, Watch(started=started, cancel=cancel))
-        judged = judge(index, case, result, spec.compare)
+        # A judge compares output: the files a case leaves are not kept (up to a /home each).
+        judged = judge(index, case, dataclasses.replace(result, files=()), spec.compare)
         on_judged(judged)
         return judged
 

@@ -185,6 +185,7 @@ class RequestParser:
         self.validator = jsonschema.Draft202012Validator(self.schema)
         self.judge_schema = judge_schema(settings)
         self.judge_validator = jsonschema.Draft202012Validator(self.judge_schema)
+        self.jobs_at_once = settings.jobs_at_once
 
     def parse(self, document: object) -> RunSpec:
         """The spec of a request document (parsed JSON); RequestError says what is wrong."""
@@ -200,10 +201,21 @@ class RequestParser:
         program = self._spec(document)
         for case in cases:
             self._args_of(program, case)  # every case checked before any is built
-        return JudgeSpec(
-            cases=tuple(self._case(program, document.get("limits", {}), case) for case in cases),
-            compare=Compare(document.get("compare", Compare.TRAILING_WHITESPACE)),
-        )
+        judged = tuple(self._case(program, document.get("limits", {}), case) for case in cases)
+        self._check_output(judged)
+        return JudgeSpec(judged, Compare(document.get("compare", Compare.TRAILING_WHITESPACE)))
+
+    def _check_output(self, cases: tuple[Case, ...]) -> None:
+        """A judge holds every case's output until it is answered: in all, no more than the
+        answers its job slots could hold (max_output_limit each)."""
+        most = min(len(cases), self.jobs_at_once) * self.settings.max_output_limit
+        total = sum(case.spec.limits.output for case in cases)
+        if total > most:
+            raise RequestTooLarge(
+                "Too much output",
+                f"the cases may print {total} bytes in all; {len(cases)} cases may print at "
+                f"most {most}: lower limits.output",
+            )
 
     def _spec(self, document: dict[str, Any]) -> RunSpec:
         return RunSpec(

@@ -54,7 +54,10 @@ def test_every_case_has_its_verdict_in_order(client):
     assert cases[1]["difference"] == {"line": 1, "expected": "5", "actual": "4"}
     assert cases[6]["stdout"] == "14 seven 7\n"
     assert (cases[5]["returncode"], cases[4]["truncated"]) == (2, True)
-    assert set(cases[0]) >= {"stdout", "returncode", "status", "signal", "duration", "files"}
+    assert set(cases[0]) == {
+        *("index", "name", "verdict", "difference"),
+        *("stdout", "returncode", "status", "signal", "duration", "truncated"),
+    }
     summary = resp.json["summary"]
     assert (summary["passed"], summary["total"]) == (3, 8)
     assert summary["duration"] >= cases[2]["duration"]
@@ -90,8 +93,8 @@ def test_comparison_modes(client, compare, verdict):
 
 def test_every_case_runs_in_a_fresh_jail_on_the_same_files(client):
     program = (
-        "import os\nprint(sorted(os.listdir('.')))\n"
-        "open('left-' + input(), 'w').write(open('data.txt').read())"
+        "import os, time\nopen('left-' + input(), 'w').write(open('data.txt').read())\n"
+        "time.sleep(0.5)\nprint(sorted(os.listdir('.')))"
     )
     document = {
         "args": ["main.py"],
@@ -100,12 +103,13 @@ def test_every_case_runs_in_a_fresh_jail_on_the_same_files(client):
             {"path": "data.txt", "content": b64("d")},
         ],
         "cases": [
-            {"stdin": str(i), "expected_stdout": "['data.txt', 'main.py']"} for i in range(4)
+            {"stdin": str(i), "expected_stdout": f"['data.txt', 'left-{i}', 'main.py']"}
+            for i in range(4)
         ],
     }
     cases = client.post("/judge", document).json["cases"]
+    # No case sees what another left: each listed only the request's files and its own.
     assert [c["verdict"] for c in cases] == ["accepted"] * 4
-    assert [[f["path"] for f in c["files"]] for c in cases] == [[f"left-{i}"] for i in range(4)]
 
 
 @pytest.mark.parametrize(
@@ -121,6 +125,11 @@ def test_every_case_runs_in_a_fresh_jail_on_the_same_files(client):
         ({"input": "pass", "cases": [{}], "compare": "fuzzy"}, 400, "fuzzy"),
         ({"cases": [{}]}, 400, "nothing to run"),
         ({"input": "pass", "cases": [{"stdin": "x" * 1_000_001}]}, 413, "stdin"),
+        (
+            {"input": "pass", "cases": [{}] * 100, "limits": {"output": 10_000_000}},
+            413,
+            "lower limits.output",
+        ),
     ],
 )
 def test_bad_cases_are_refused_clearly(client, document, status, words):
