@@ -67,10 +67,12 @@ class Jobs:
             return self.run_in_slot(spec)
 
     def slot(self, count: int = 1) -> contextlib.AbstractContextManager[None]:
-        """`count` of the service's job slots, all at once: wait for them, or Overloaded
-        when the queue is full. Held across run_in_slot by a caller that keeps the job's
-        answer in memory until it is sent, so that answers count against the slots too."""
-        return self.slots.hold(count)
+        """`count` of the service's job slots, all at once: wait for them (several for
+        request_timeout seconds at most), or Overloaded when the queue is full. Held across
+        run_in_slot by a caller that keeps the job's answer in memory until it is sent, so
+        that answers count against the slots too."""
+        wait = None if count == 1 else self.settings.request_timeout
+        return self.slots.hold(count, wait)
 
     def run_in_slot(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult:
         """Run a spec within a slot the caller holds, followed by `watch` (Cancelled when it

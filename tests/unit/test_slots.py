@@ -85,3 +85,13 @@ def test_slots_held_together_are_taken_all_at_once_or_not_at_all(jobs):
     with pytest.raises(ValueError, match="3 slots"):
         with slots.hold(3):
             pass
+
+
+def test_a_wait_for_slots_together_is_bounded(jobs):
+    """Jobs of one slot can take the slots as they come free: a wait for several ends."""
+    slots = Slots(size=2, queue=1)
+    with slots.hold():
+        with pytest.raises(Overloaded, match=r"2 job slots were not free together in 0\.2 s"):
+            with slots.hold(2, wait=0.2):
+                pass
+        assert (slots.running, slots.waiting) == (1, 0)
