@@ -1,4 +1,5 @@
-"""A streamed answer: events made by work on a thread of its own, sent as they come.
+"""A streamed answer: events made by work on a thread of its own, sent as they come (or
+one JSON document, for a judge whose client did not ask for events).
 
 The work (a job, or a judge's cases) runs on its own thread and puts its events on a
 queue; the WSGI body takes them off and gunicorn writes each at once. The queue is not

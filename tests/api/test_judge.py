@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
 import uuid
 
@@ -213,14 +215,19 @@ def test_a_judge_holds_no_more_slots_than_there_are(two_slots):
     assert rest[-1][1]["passed"] == 5
 
 
-def test_a_client_going_away_mid_judge_stops_every_case(two_slots):
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "plain"])
+def test_a_client_going_away_mid_judge_stops_every_case(two_slots, streamed):
     proc, client = two_slots
     token = f"judge-{uuid.uuid4().hex}"
     program = f"import time  # {token}\nif input() == 'slow': time.sleep(25)"
     cases = [{"stdin": "quick"}] + [{"stdin": "slow", "limits": {"time": 30}}] * 5
-    stream = EventStream(client, "/judge", {"input": program, "cases": cases})
-    events = iter(stream)
-    assert next(events)[1]["index"] == 0
+    document = {"input": program, "cases": cases}
+    if streamed:
+        stream = EventStream(client, "/judge", document)
+        assert next(iter(stream))[1]["index"] == 0
+    else:
+        stream = http.client.HTTPConnection(client.host, client.port)
+        stream.request("POST", "/judge", json.dumps(document), {"Content-Type": "application/json"})
     wait_for(lambda: processes_mentioning(token), "the slow cases did not start")
     stream.close()
     wait_for(lambda: not processes_mentioning(token), "cases outlived their client")

@@ -54,8 +54,9 @@ class Admission:
         work: Callable[[Put], None],
         started: threading.Event,
         cancel: threading.Event,
+        media_type: str = sse.MEDIA_TYPE,
     ) -> None:
-        """Answer with the events of `work` (see EventStream), which from then on holds
+        """Answer with what `work` puts (events, see EventStream), which from then on holds
         what the request held."""
         client = req.env.get("gunicorn.socket")
         stream = EventStream(
@@ -67,6 +68,6 @@ class Admission:
         )
         stream.begin()
         stream.on_close(held.pop_all().close)
-        resp.content_type = sse.MEDIA_TYPE
+        resp.content_type = media_type
         resp.set_header("Cache-Control", "no-store")
         resp.stream = stream

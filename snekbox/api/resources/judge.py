@@ -5,8 +5,8 @@ case is judged and then a `summary` event."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
-from collections.abc import Callable
 
 import falcon
 
@@ -29,45 +29,47 @@ class JudgeResource:
         self.jobs = admission.jobs
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The cases run on a thread of their own in either mode (see EventStream), so that
+        a client that goes away stops them, streamed or not."""
         with contextlib.ExitStack() as held:
             spec = self.admission.read(req, held, self.jobs.requests.parse_judge, judge_size)
             at_once = min(len(spec.cases), self.jobs.slots.size)
             held.enter_context(self.jobs.slot(at_once))
             started, cancel = threading.Event(), threading.Event()
-            judged = self._judged(req.context.request_id)
-            if sse.wanted(req):
+            events = sse.wanted(req)
 
-                def work(put: Put) -> None:
-                    def send(case: Judged) -> None:
-                        judged(case)
-                        event = sse.event("case", case.to_json())
-                        put([event], len(event))
+            def work(put: Put) -> None:
+                def send(data: bytes) -> None:
+                    put([data], len(data))
 
-                    cases = run_cases(self._run, spec, at_once, started, cancel, send)
-                    event = sse.event("summary", summary(*cases))
-                    put([event], len(event))
+                def each(case: Judged) -> None:
+                    self._count(req.context.request_id, case)
+                    if events:
+                        send(sse.event("case", case.to_json()))
 
-                self.admission.stream(req, resp, held, work, started, cancel)
-                return
-            cases, seconds = run_cases(self._run, spec, at_once, started, cancel, judged)
-        resp.media = {
-            "cases": [case.to_json() for case in cases],
-            "summary": summary(cases, seconds),
-        }
+                cases, seconds = run_cases(self._run, spec, at_once, started, cancel, each)
+                if events:
+                    send(sse.event("summary", summary(cases, seconds)))
+                else:
+                    cases_json = [case.to_json() for case in cases]
+                    send(
+                        json.dumps(
+                            {"cases": cases_json, "summary": summary(cases, seconds)}
+                        ).encode()
+                    )
+
+            media_type = sse.MEDIA_TYPE if events else falcon.MEDIA_JSON
+            self.admission.stream(req, resp, held, work, started, cancel, media_type)
 
     def _run(self, spec: RunSpec, watch: Watch) -> EvalResult:
         with metrics.IN_FLIGHT.track_inprogress():
             return self.jobs.run_in_slot(spec, watch)
 
     @staticmethod
-    def _judged(request_id: str) -> Callable[[Judged], None]:
-        """Count and log each case as a job, and its verdict."""
-
-        def judged(case: Judged) -> None:
-            record_job(request_id, case.result, case=case.index, verdict=case.verdict.value)
-            metrics.JUDGED.labels(verdict=case.verdict.value).inc()
-
-        return judged
+    def _count(request_id: str, case: Judged) -> None:
+        """Count and log a case as a job, and its verdict."""
+        record_job(request_id, case.result, case=case.index, verdict=case.verdict.value)
+        metrics.JUDGED.labels(verdict=case.verdict.value).inc()
 
 
 def summary(cases: list[Judged], seconds: float) -> dict:
