@@ -48,15 +48,12 @@ class JudgeResource:
                         send(sse.event("case", case.to_json()))
 
                 cases, seconds = run_cases(self._run, spec, at_once, started, cancel, each)
+                totals = summary(cases, seconds)
                 if events:
-                    send(sse.event("summary", summary(cases, seconds)))
+                    send(sse.event("summary", totals))
                 else:
-                    cases_json = [case.to_json() for case in cases]
-                    send(
-                        json.dumps(
-                            {"cases": cases_json, "summary": summary(cases, seconds)}
-                        ).encode()
-                    )
+                    answer = {"cases": [case.to_json() for case in cases], "summary": totals}
+                    send(json.dumps(answer).encode())
 
             media_type = sse.MEDIA_TYPE if events else falcon.MEDIA_JSON
             self.admission.stream(req, resp, held, work, started, cancel, media_type)
