@@ -52,6 +52,7 @@ class EventStream:
         self._events: queue.SimpleQueue[Iterable[bytes] | None] = queue.SimpleQueue()
         self._size = 0
         self._size_lock = threading.Lock()  # cases of a judge put events at once
+        self._seconds = math.inf
         self._deadline = math.inf
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
@@ -87,7 +88,8 @@ class EventStream:
                 log.exception("streamed work failed")
         finally:
             # What is left must be taken as an answer of its size would be (see Answer).
-            self._deadline = time.monotonic() + self._grace + self._size / MIN_SEND_RATE
+            self._seconds = self._grace + self._size / MIN_SEND_RATE
+            self._deadline = time.monotonic() + self._seconds
             self._events.put(None)
             self._started.set()
 
@@ -103,7 +105,9 @@ class EventStream:
                 return
             for piece in pieces:
                 if time.monotonic() > self._deadline:
-                    raise AnswerTooSlow(f"the answer was not taken within {self._grace:.0f} s")
+                    raise AnswerTooSlow(
+                        f"the end of the answer was not taken within {self._seconds:.0f} s"
+                    )
                 yield piece
 
     def _client_gone(self) -> bool:
