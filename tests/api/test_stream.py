@@ -3,6 +3,8 @@ is written, one result, and a client that goes away stopping its job."""
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import time
 import uuid
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import leftovers, start_server, stop_server
+from tests.conftest import leftovers, server_log, start_server, stop_server
 from tests.helpers import EventStream, b64, processes_mentioning
 
 COLD = {"memory": 64 * 1024 * 1024}  # not the default memory limit: never a warm jail
@@ -205,3 +207,43 @@ def test_auth_and_the_body_budget_hold_for_streamed_answers():
         wait_for(lambda: client.post("/eval", {**big, "input": "pass"}, auth).status == 200, "held")
     finally:
         stop_server(proc)
+
+
+@pytest.mark.slow
+def test_a_client_taking_a_stream_slowly_does_not_keep_its_job_slot():
+    """Once the job has ended, the rest of its stream must be taken as a plain answer of
+    that size would be: within request_timeout plus a second per MiB."""
+    proc, client = start_server(
+        {
+            "SNEKBOX_REQUEST_TIMEOUT": "3",
+            "SNEKBOX_MAX_JOBS": "1",
+            "SNEKBOX_MAX_QUEUE": "0",
+            "SNEKBOX_POOL_SIZE": "0",
+        }
+    )
+    try:
+        # About 18 MB of events (the output, then the result holding it again): 20 s allowed.
+        code = "import sys; sys.stdout.write('x' * 9_000_000)"
+        body = json.dumps({"input": code, "limits": {"output": 9_500_000}})
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        reader.connect((client.host, client.port))
+        reader.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body.encode())
+        )
+        start, taken = time.monotonic(), 0
+        while time.monotonic() - start < 45:  # about 200 KB/s: 90 s for the whole stream
+            chunk = reader.recv(65536)
+            if not chunk:
+                break
+            taken += len(chunk)
+            time.sleep(0.3)
+        assert taken < 18_000_000  # cut off part way
+        assert client.eval(input="print('next')")["stdout"] == "next\n"
+        reader.close()
+    finally:
+        stop_server(proc)
+    assert "too slow to take its answer" in server_log(proc)
+    assert "Traceback" not in server_log(proc)
