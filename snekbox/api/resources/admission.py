@@ -70,4 +70,5 @@ class Admission:
         stream.on_close(held.pop_all().close)
         resp.content_type = media_type
         resp.set_header("Cache-Control", "no-store")
+        resp.set_header("X-Accel-Buffering", "no")  # a proxy (nginx) passes each event on at once
         resp.stream = stream
