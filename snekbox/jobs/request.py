@@ -197,25 +197,10 @@ class RequestParser:
         """The spec of a POST /judge document: a run spec for each case."""
         self._validate(document, self.judge_schema, self.judge_validator)
         assert isinstance(document, dict)  # the schema says so
-        cases = document["cases"]
-        program = self._spec(document)
-        for case in cases:
-            self._args_of(program, case)  # every case checked before any is built
-        judged = tuple(self._case(program, document.get("limits", {}), case) for case in cases)
-        self._check_output(judged)
+        program, limits = self._spec(document), document.get("limits", {})
+        judged = tuple(self._case(program, limits, case) for case in document["cases"])
+        _check_output(judged, min(len(judged), self.jobs_at_once) * self.settings.max_output_limit)
         return JudgeSpec(judged, Compare(document.get("compare", Compare.TRAILING_WHITESPACE)))
-
-    def _check_output(self, cases: tuple[Case, ...]) -> None:
-        """A judge holds every case's output until it is answered: in all, no more than the
-        answers its job slots could hold (max_output_limit each)."""
-        most = min(len(cases), self.jobs_at_once) * self.settings.max_output_limit
-        total = sum(case.spec.limits.output for case in cases)
-        if total > most:
-            raise RequestTooLarge(
-                "Too much output",
-                f"the cases may print {total} bytes in all; {len(cases)} cases may print at "
-                f"most {most}: lower limits.output",
-            )
 
     def _spec(self, document: dict[str, Any]) -> RunSpec:
         return RunSpec(
@@ -231,7 +216,7 @@ class RequestParser:
         return Case(
             spec=RunSpec(
                 runtime=program.runtime,
-                args=self._args_of(program, case),
+                args=self._checked_args([*program.args, *case.get("args", [])]),
                 limits=self._limits({**limits, **case.get("limits", {})}),
                 files=program.files,
                 stdin=self._stdin(case["stdin"]) if "stdin" in case else program.stdin,
@@ -239,10 +224,6 @@ class RequestParser:
             name=_text(case.get("name"), "cases: a name"),
             expected=_text(case.get("expected_stdout"), "cases: an expected_stdout"),
         )
-
-    @classmethod
-    def _args_of(cls, program: RunSpec, case: dict[str, Any]) -> tuple[str, ...]:
-        return cls._checked_args([*program.args, *case.get("args", [])])
 
     def _validate(self, document: object, schema: dict[str, Any], validator: Any) -> None:
         if isinstance(document, dict):
@@ -349,6 +330,18 @@ class RequestParser:
                 "stdin too large", f"stdin may hold at most {self.settings.max_stdin} bytes"
             )
         return data
+
+
+def _check_output(cases: tuple[Case, ...], most: int) -> None:
+    """A judge holds every case's output until it is answered: in all, no more than the
+    answers its job slots could hold (`most`: max_output_limit each)."""
+    total = sum(case.spec.limits.output for case in cases)
+    if total > most:
+        raise RequestTooLarge(
+            "Too much output",
+            f"the cases may print {total} bytes in all; {len(cases)} cases may print at "
+            f"most {most}: lower limits.output",
+        )
 
 
 def _text(text: str | None, what: str) -> str | None:
