@@ -5,8 +5,9 @@ It starts no server. In one run of under two minutes it measures the same-run ba
 a bare nsjail + python run through snekbox.jail in this process, without HTTP),
 hello-world requests on an otherwise idle server (one at a time, PAUSE seconds apart) and
 back to back, throughput and latency at concurrency 1, 2, 4 and 8, hello-world latency
-(PAUSE apart) while two clients keep `time.sleep(2)` jobs running, and sixteen concurrent
-one-second sleepers; then it prints PASS or FAIL per target.
+(PAUSE apart) while two clients keep `time.sleep(2)` jobs running, sixteen concurrent
+one-second sleepers, and a POST /judge of 20 hello-world cases against 20 /eval requests
+sent at once; then it prints PASS or FAIL per target.
 
 Each figure is set against a baseline measured the same way. After a pause, anything
 runs slower at first (cold CPU caches; on a virtual machine, milliseconds), so idle
@@ -25,6 +26,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BARE_PYTHON = ["/usr/bin/python3", "-I", "-c", "pass"]
@@ -39,6 +41,7 @@ SLEEPER_WINDOW = 8.0
 # No sequential phase or baseline runs longer than this, so the whole run stays bounded.
 PHASE_SECONDS = 12.0
 REQUEST_TIMEOUT = 30.0
+JUDGE_CASES = 20
 
 
 class Target:
@@ -49,14 +52,12 @@ class Target:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
 
-    def eval(self, document: dict) -> tuple[int, float, dict]:
-        """(HTTP status, seconds, JSON body of a 200 or {}) of one POST /eval."""
+    def eval(self, document: dict, path: str = "/eval") -> tuple[int, float, dict]:
+        """(HTTP status, seconds, JSON body of a 200 or {}) of one POST /eval (or `path`)."""
         start = time.perf_counter()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
         try:
-            conn.request(
-                "POST", "/eval", json.dumps(document), {"Content-Type": "application/json"}
-            )
+            conn.request("POST", path, json.dumps(document), {"Content-Type": "application/json"})
             resp = conn.getresponse()
             raw = resp.read()
         finally:
@@ -208,6 +209,29 @@ def sixteen_sleepers(target: Target) -> tuple[float, int]:
     return time.perf_counter() - start, 16 - ok.count(True)
 
 
+def judge_against_evals(target: Target, rounds: int = 3) -> dict:
+    """Cases/s of a JUDGE_CASES-case hello-world judge, and jobs/s of as many hello-world
+    /eval requests sent at once, in turn; the median of `rounds` of each."""
+    judged, evaluated, failed = [], [], 0
+    document = {**HELLO, "cases": [{"expected_stdout": HELLO_OUT}] * JUDGE_CASES}
+    for _ in range(rounds):
+        status, seconds, body = target.eval(document, "/judge")
+        passed = body.get("summary", {}).get("passed", 0) if status == 200 else 0
+        failed += JUDGE_CASES - passed
+        judged.append(JUDGE_CASES / seconds)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(JUDGE_CASES) as pool:
+            results = list(pool.map(lambda _: target.hello(), range(JUDGE_CASES)))
+        evaluated.append(JUDGE_CASES / (time.perf_counter() - start))
+        failed += results.count(None)
+    return {
+        "cases": JUDGE_CASES,
+        "judge_cases_per_s": round(statistics.median(judged), 1),
+        "evals_per_s": round(statistics.median(evaluated), 1),
+        "failed": failed,
+    }
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -232,6 +256,7 @@ def main(url: str, json_file: str | None) -> int:
     time.sleep(1)
     idle_after, _ = sequential(target, IDLE // 2, PAUSE)
     wall16, failed16 = sixteen_sleepers(target)
+    judging = judge_against_evals(target)
     python += bare_python(40)
     python_paced += bare_python(20, PAUSE)
 
@@ -260,6 +285,7 @@ def main(url: str, json_file: str | None) -> int:
             "idle_p50": round(idle_p50, 2),
         },
         "sixteen_sleepers": {"seconds": round(wall16, 2), "failed": failed16},
+        "judge": judging,
         "same_pace": {
             "idle_vs_paced_start": under_target(idle["p50"], start_paced_ms),
             "back_to_back_vs_start": under_target(percentiles(seq)["p50"], start_ms),
@@ -276,6 +302,13 @@ def main(url: str, json_file: str | None) -> int:
                 under["p50"], 1.5 * idle_p50, loaded_failed + sleepers_failed == 0
             ),
             "sixteen_sleepers": under_target(round(wall16 * 1000, 1), 3000, failed16 == 0),
+            "judge": {
+                "value": judging["judge_cases_per_s"],
+                "limit": judging["evals_per_s"],
+                "ratio": round(judging["judge_cases_per_s"] / judging["evals_per_s"], 2),
+                "pass": judging["judge_cases_per_s"] >= judging["evals_per_s"]
+                and judging["failed"] == 0,
+            },
         },
     }
     report(figures)
@@ -329,6 +362,12 @@ def report(f: dict) -> None:
         f"sixteen 1 s sleepers: all done in {f['sixteen_sleepers']['seconds']} s "
         f"(failed {f['sixteen_sleepers']['failed']})"
     )
+    judging = f["judge"]
+    print(
+        f"judge of {judging['cases']} hello-world cases: {judging['judge_cases_per_s']} "
+        f"cases/s; {judging['cases']} /eval requests at once: {judging['evals_per_s']} "
+        f"jobs/s (failed {judging['failed']})"
+    )
     print("hello-world p50 against python start-up at the same pace:")
     for key, name in (
         ("idle_vs_paced_start", f"both {f['pause_s']} s apart"),
@@ -342,6 +381,7 @@ def report(f: dict) -> None:
         "throughput_c4": "jobs/s at concurrency 4 >= 1.5 per back-to-back start-up",
         "two_sleepers": "p50 under two sleepers <= 1.5x idle p50 (ms)",
         "sixteen_sleepers": "16 one-second sleepers done in < 3 s (ms)",
+        "judge": "judge cases/s >= as many /eval requests at once, jobs/s",
     }
     for key, name in names.items():
         t = targets[key]

@@ -52,6 +52,26 @@ class Result:
 
 
 @dataclasses.dataclass(frozen=True)
+class JudgedCase:
+    """A test case's verdict (accepted, wrong_answer, ...) and result (without files), as
+    POST /judge answers it; `difference` is the first line that differs, for a wrong answer."""
+
+    index: int
+    name: str | None
+    verdict: str
+    difference: dict[str, Any] | None
+    result: Result
+
+
+@dataclasses.dataclass(frozen=True)
+class Judgement:
+    cases: tuple[JudgedCase, ...]
+    passed: int
+    total: int
+    duration: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Runtime:
     name: str
     version: str
@@ -125,8 +145,40 @@ def eval_body(
     return {name: value for name, value in body.items() if value is not None}
 
 
+def judge_body(
+    code: str | None,
+    cases: Iterable[Mapping[str, Any]],
+    compare: str | None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The JSON body of POST /judge: eval_body's, the cases (each a dict of name, stdin,
+    args, expected_stdout, limits) and the comparison mode (None: the server's default)."""
+    body = {**eval_body(code, **fields), "cases": [dict(case) for case in cases]}
+    return body if compare is None else {**body, "compare": compare}
+
+
 def parse_result(response: httpx.Response) -> Result:
-    document = response.json()
+    return _result(response.json(), response.headers.get("X-Request-ID", ""))
+
+
+def parse_judgement(response: httpx.Response) -> Judgement:
+    document, request_id = response.json(), response.headers.get("X-Request-ID", "")
+    return Judgement(
+        cases=tuple(
+            JudgedCase(
+                case["index"],
+                case["name"],
+                case["verdict"],
+                case["difference"],
+                _result(case, request_id),
+            )
+            for case in document["cases"]
+        ),
+        **document["summary"],
+    )
+
+
+def _result(document: dict[str, Any], request_id: str) -> Result:
     return Result(
         stdout=document["stdout"],
         returncode=document["returncode"],
@@ -134,8 +186,10 @@ def parse_result(response: httpx.Response) -> Result:
         signal=document["signal"],
         duration=document["duration"],
         truncated=document["truncated"],
-        files=tuple(File(f["path"], base64.b64decode(f["content"])) for f in document["files"]),
-        request_id=response.headers.get("X-Request-ID", ""),
+        files=tuple(
+            File(f["path"], base64.b64decode(f["content"])) for f in document.get("files", [])
+        ),
+        request_id=request_id,
     )
 
 
@@ -194,6 +248,18 @@ class Client:
             self._send("POST", "/eval", json=eval_body(code, **fields), headers=headers)
         )
 
+    def judge(
+        self,
+        code: str | None = None,
+        *,
+        cases: Iterable[Mapping[str, Any]],
+        compare: str | None = None,
+        **fields: Any,
+    ) -> Judgement:
+        """Run `code` on each of `cases` in a fresh jail (see judge_body); the verdicts."""
+        body = judge_body(code, cases, compare, **fields)
+        return parse_judgement(self._send("POST", "/judge", json=body))
+
     def runtimes(self) -> list[Runtime]:
         return parse_runtimes(self._send("GET", "/runtimes"))
 
@@ -247,6 +313,17 @@ class AsyncClient:
         return parse_result(
             await self._send("POST", "/eval", json=eval_body(code, **fields), headers=headers)
         )
+
+    async def judge(
+        self,
+        code: str | None = None,
+        *,
+        cases: Iterable[Mapping[str, Any]],
+        compare: str | None = None,
+        **fields: Any,
+    ) -> Judgement:
+        body = judge_body(code, cases, compare, **fields)
+        return parse_judgement(await self._send("POST", "/judge", json=body))
 
     async def runtimes(self) -> list[Runtime]:
         return parse_runtimes(await self._send("GET", "/runtimes"))

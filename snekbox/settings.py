@@ -50,6 +50,7 @@ class Settings:
     max_memory_limit: int
     max_output_limit: int
     max_stdin: int
+    max_cases: int
     max_body_size: int
     body_budget: int
     request_timeout: float

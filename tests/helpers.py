@@ -77,3 +77,33 @@ def processes_mentioning(text: str) -> list[int]:
         except OSError:
             pass
     return found
+
+
+class EventStream:
+    """A POST answered with server-sent events, read one event at a time; the framing is
+    checked strictly: `event: NAME`, `data: ` and one line of JSON, an empty line."""
+
+    def __init__(self, client: Client, path: str, document: object, headers: dict | None = None):
+        self.conn = http.client.HTTPConnection(client.host, client.port, timeout=client.timeout)
+        self.conn.request(
+            "POST",
+            path,
+            json.dumps(document).encode(),
+            {"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})},
+        )
+        self.response = self.conn.getresponse()
+
+    def __iter__(self):
+        """(name, data) of each event until the stream ends."""
+        assert self.response.status == 200, (self.response.status, self.response.read()[:500])
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+        while line := self.response.readline():
+            name = line.decode()
+            data = self.response.readline().decode()
+            assert self.response.readline() == b"\n"
+            assert name.startswith("event: ") and name.endswith("\n"), name
+            assert data.startswith("data: ") and data.endswith("\n"), data
+            yield name[len("event: ") : -1], json.loads(data[len("data: ") :])
+
+    def close(self) -> None:
+        self.conn.close()

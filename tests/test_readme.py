@@ -102,12 +102,41 @@ def served():
 def matches(sample: str, answer: dict) -> None:
     """Each field the sample shows is in the answer with that value (`...` stands for the
     fields left out; a duration is any number, as it differs from run to run)."""
-    shown = json.loads(re.sub(r"\s*\.\.\.,?|,\s*\.\.\.", "", sample))
-    for name, value in shown.items():
-        if name == "duration":
-            assert isinstance(answer[name], (int, float))
-        else:
-            assert answer[name] == value, (name, answer)
+    _same(json.loads(re.sub(r"\s*\.\.\.,?|,\s*\.\.\.", "", sample)), answer)
+
+
+def _same(shown: object, answer: object, name: str = "") -> None:
+    if name == "duration":
+        assert isinstance(answer, (int, float))
+    elif isinstance(shown, dict):
+        assert isinstance(answer, dict), (shown, answer)
+        for field, value in shown.items():
+            _same(value, answer[field], field)
+    elif isinstance(shown, list):
+        assert isinstance(answer, list) and len(answer) == len(shown), (shown, answer)
+        for value, given in zip(shown, answer, strict=True):
+            _same(value, given)
+    else:
+        assert answer == shown, (name, answer)
+
+
+def events_match(sample: str, answer: str) -> None:
+    """Server-sent events as a sample shows them: the same events, each data matching as
+    JSON; the text of the `output` events joined, as a job's writes may be read in one."""
+
+    def parsed(text: str) -> tuple[str, list[tuple[str, str]]]:
+        events = [block.split("\n") for block in text.strip().split("\n\n")]
+        pairs = [
+            (name.removeprefix("event: "), data.removeprefix("data: ")) for name, data in events
+        ]
+        output = "".join(json.loads(data)["text"] for name, data in pairs if name == "output")
+        return output, [(name, data) for name, data in pairs if name != "output"]
+
+    (shown_output, shown), (output, given) = parsed(sample), parsed(answer)
+    assert output == shown_output
+    assert [name for name, _ in given] == [name for name, _ in shown]
+    for (_, shown_data), (_, data) in zip(shown, given, strict=True):
+        matches(shown_data, json.loads(data))
 
 
 @pytest.mark.parametrize("command,sample", CURL, ids=[c.split("\n")[0][:60] for c, _ in CURL])
@@ -119,9 +148,11 @@ def test_curl_examples_answer_as_shown(served, command, sample):
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
     assert sample, f"show what {command!r} answers"
-    matches(sample, answer)
+    if sample.startswith("event: "):
+        events_match(sample, done.stdout)
+    else:
+        matches(sample, json.loads(done.stdout))
 
 
 def test_sample_answers_of_other_endpoints(served):

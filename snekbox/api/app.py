@@ -7,13 +7,15 @@ from typing import Any
 import falcon
 
 from snekbox.api import body
-from snekbox.api.budget import BudgetExhausted, Unaffordable
+from snekbox.api.budget import BodyBudget, BudgetExhausted, Unaffordable
 from snekbox.api.metrics import MetricsResource
 from snekbox.api.middleware import OPEN_PATHS, BearerAuth, JobLog, RequestId
 from snekbox.api.openapi import OpenAPIResource
 from snekbox.api.resources import playground
-from snekbox.api.resources.eval import EvalResource
+from snekbox.api.resources.admission import Admission
+from snekbox.api.resources.eval import EvalResource, body_shape
 from snekbox.api.resources.health import HealthResource
+from snekbox.api.resources.judge import JudgeResource, judge_shape
 from snekbox.api.resources.runtimes import RuntimesResource
 from snekbox.jobs import JobError, Jobs, Overloaded, RequestError, RequestTooLarge
 from snekbox.settings import Settings
@@ -78,7 +80,12 @@ def create_app(jobs: Jobs, settings: Settings) -> falcon.App:
     app.add_error_handler(Overloaded, refuse_when_busy)
     app.add_error_handler(BudgetExhausted, refuse_when_busy)
     app.req_options.strip_url_path_trailing_slash = True
-    app.add_route("/eval", EvalResource(jobs, settings))
+    bodies = BodyBudget(settings.worker_body_budget)  # one budget for the worker's requests
+    app.add_route(
+        "/eval", EvalResource(Admission(jobs, settings, bodies, body_shape(jobs.requests.schema)))
+    )
+    judge_admission = Admission(jobs, settings, bodies, judge_shape(jobs.requests.judge_schema))
+    app.add_route("/judge", JudgeResource(judge_admission))
     app.add_route("/runtimes", RuntimesResource(jobs))
     app.add_route("/health", HealthResource(jobs))
     app.add_route("/openapi.json", OpenAPIResource(settings, authenticated=bool(tokens)))

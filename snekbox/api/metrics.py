@@ -21,6 +21,9 @@ DURATION = prometheus_client.Histogram(
 IN_FLIGHT = prometheus_client.Gauge(
     "snekbox_jobs_in_flight", "Jobs running or waiting now", multiprocess_mode="livesum"
 )
+JUDGED = prometheus_client.Counter(
+    "snekbox_judged_cases_total", "Test cases judged by POST /judge, by verdict", ["verdict"]
+)
 REJECTED = prometheus_client.Counter(
     "snekbox_requests_rejected_total", "Requests refused, by HTTP status", ["code"]
 )

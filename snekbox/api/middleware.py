@@ -11,6 +11,7 @@ import uuid
 import falcon
 
 from snekbox.api import metrics
+from snekbox.result import EvalResult
 
 log = logging.getLogger("snekbox.job-log")  # one JSON line per job (see wsgi.py)
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -61,20 +62,25 @@ class JobLog:
         if code >= 400:
             metrics.REJECTED.labels(code=str(code)).inc()
         result = getattr(req.context, "result", None)
-        if result is None:
-            return
-        metrics.JOBS.labels(status=result.status.value).inc()
-        metrics.DURATION.observe(result.duration)
-        log.info(
-            json.dumps(
-                {
-                    "event": "job",
-                    "request_id": req.context.request_id,
-                    "status": result.status.value,
-                    "returncode": result.returncode,
-                    "duration": round(result.duration, 4),
-                    "truncated": result.truncated,
-                    "files": len(result.files),
-                }
-            )
+        if result is not None:
+            record_job(req.context.request_id, result)
+
+
+def record_job(request_id: str, result: EvalResult, **detail: object) -> None:
+    """Count a finished job and log its line; streamed answers call it as each job ends."""
+    metrics.JOBS.labels(status=result.status.value).inc()
+    metrics.DURATION.observe(result.duration)
+    log.info(
+        json.dumps(
+            {
+                "event": "job",
+                "request_id": request_id,
+                "status": result.status.value,
+                "returncode": result.returncode,
+                "duration": round(result.duration, 4),
+                "truncated": result.truncated,
+                "files": len(result.files),
+                **detail,
+            }
         )
+    )

@@ -22,6 +22,19 @@ REASONS = {
 }
 
 
+def _json_or_events(schema: dict, description: str, events: str) -> dict:
+    """A 200 answer: JSON, or server-sent events for `Accept: text/event-stream`."""
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": schema},
+            "text/event-stream": {
+                "schema": {**schemas.EVENTS, "description": schemas.EVENTS["description"] + events}
+            },
+        },
+    }
+
+
 def _errors(*codes: int) -> dict:
     return {
         str(code): _json({"$ref": "#/components/schemas/Error"}, REASONS[code]) for code in codes
@@ -49,7 +62,33 @@ def document(settings: Settings, authenticated: bool) -> dict:
                         "content": {"application/json": {"schema": request.schema(settings)}},
                     },
                     "responses": {
-                        "200": _json(schemas.EVAL_RESPONSE, "How the job ended"),
+                        "200": _json_or_events(
+                            schemas.EVAL_RESPONSE,
+                            "How the job ended",
+                            " Events: `output` ({text}) as the job writes, then one `result` "
+                            "(the JSON answer).",
+                        ),
+                        **_errors(400, 413, 415, 503, *auth_errors),
+                    },
+                }
+            },
+            "/judge": {
+                "post": {
+                    "summary": "Run a program on test cases, each in a fresh jail, with verdicts",
+                    "description": "The cases run on as many job slots as there are cases (up "
+                    "to all of them), taken together: 503 rather than a part of the cases.",
+                    "security": security,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": request.judge_schema(settings)}},
+                    },
+                    "responses": {
+                        "200": _json_or_events(
+                            schemas.JUDGE_RESPONSE,
+                            "Each case's result and verdict",
+                            " Events: `case` (a case's result) as each is judged, then one "
+                            "`summary`.",
+                        ),
                         **_errors(400, 413, 415, 503, *auth_errors),
                     },
                 }

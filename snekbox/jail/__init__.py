@@ -14,6 +14,7 @@ from snekbox import filesystem, limits
 from snekbox.filesystem import InputFileError
 from snekbox.jail import process
 from snekbox.jail.nsjail import NsJail, RunSpec, run_safely
+from snekbox.jail.process import Cancelled, Watch
 from snekbox.jail.run import verdict
 from snekbox.jail.runtimes import Runtime, RuntimeConfigError, discover
 from snekbox.jail.uids import UidRange, clashes
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 
 __all__ = [
+    "Cancelled",
     "InputFileError",
     "JailSetupError",
     "NsJail",
     "RunSpec",
     "Runtime",
+    "Watch",
     "core_pattern_warning",
     "find_nsjail",
     "prepare",

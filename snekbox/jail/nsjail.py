@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from snekbox.filesystem import InputFile, WorkDir
+from snekbox.jail.process import Watch
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.jail.uids import UidRange
@@ -106,7 +107,7 @@ class NsJail:
             *python_args,
         ]
 
-    def run(self, spec: RunSpec) -> EvalResult:
+    def run(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult:
         """Run one job in a cold jail, started for it; InputFileError for bad files."""
         with Run(self) as run:
             run.load(spec)
@@ -118,19 +119,19 @@ class NsJail:
                 spec.args,
                 figures=spec.figures,
             )
-            return run.finish(spec)
+            return run.finish(spec, watch)
 
 
 class Runner(Protocol):
     """A jail that runs one job: NsJail (a cold run) or a warm jail."""
 
-    def run(self, spec: RunSpec) -> EvalResult: ...
+    def run(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult: ...
 
 
-def run_safely(jail: Runner, spec: RunSpec) -> EvalResult:
+def run_safely(jail: Runner, spec: RunSpec, watch: Watch | None = None) -> EvalResult:
     """Like `jail.run`, but a host failure (mount, spawn) becomes an internal_error result."""
     try:
-        return jail.run(spec)
+        return jail.run(spec, watch)
     except OSError as e:
         log.exception("could not run a job")
         return EvalResult.internal_error(f"snekbox could not run the job: {e.strerror or e}")

@@ -9,6 +9,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 import typing
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from collections.abc import Callable
 READ_SIZE = 65536
 LOG_LIMIT = 1 << 20
 STOP_GRACE = 5.0
+# Seconds between looks at a watcher's cancel signal while a job runs quietly.
+CANCEL_POLL = 0.1
 
 
 class Stop(enum.Enum):
@@ -23,6 +26,21 @@ class Stop(enum.Enum):
 
     TIMEOUT = "timeout"
     OUTPUT = "output"
+
+
+class Cancelled(Exception):
+    """The run was cancelled by its watcher (its client went away): it has no result."""
+
+
+@dataclasses.dataclass
+class Watch:
+    """Someone following a run as it goes: `sink` is given the job's output as it arrives
+    (within the output limit), `started` is set once the job runs (its time counting), and
+    setting `cancel` stops it within CANCEL_POLL seconds."""
+
+    sink: Callable[[bytes], None] = lambda chunk: None
+    started: threading.Event = dataclasses.field(default_factory=threading.Event)
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,23 +78,25 @@ def start(
     )
 
 
-def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float, output_limit: int) -> Outcome:
+def supervise(
+    proc: subprocess.Popen, log_fd: int, time_limit: float, output_limit: int, watch: Watch
+) -> Outcome:
     """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
-    at either limit; the time limit counts from now."""
+    at either limit or when `watch` cancels it (Cancelled); the time limit counts from now."""
     began = time.monotonic()
     deadline = began + time_limit
+    watch.started.set()
     try:
-        output, stopped = _read(proc, deadline, output_limit)
+        output, stopped = _read(proc, deadline, output_limit, watch)
         if stopped is None:
-            try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 0))
-            except subprocess.TimeoutExpired:
-                stopped = Stop.TIMEOUT
+            stopped = _wait(proc, deadline, watch.cancel)
     finally:
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
             stop(proc)
         _output(proc).close()
+    if watch.cancel.is_set():
+        raise Cancelled("the run was cancelled")
     duration = time.monotonic() - began
     size = min(os.fstat(log_fd).st_size, LOG_LIMIT)
     log = os.pread(log_fd, size, 0).decode("utf-8", "replace")
@@ -95,25 +115,44 @@ def _output(proc: subprocess.Popen) -> typing.IO[bytes]:
     return proc.stdout
 
 
-def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
+def _wait(proc: subprocess.Popen, deadline: float, cancel: threading.Event) -> Stop | None:
+    """Wait for nsjail to exit after its output closed; TIMEOUT at the deadline."""
+    while not cancel.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Stop.TIMEOUT
+        try:
+            proc.wait(timeout=min(remaining, CANCEL_POLL))
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+    return None
+
+
+def _read(
+    proc: subprocess.Popen, deadline: float, limit: int, watch: Watch
+) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0
     fd = _output(proc).fileno()
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
-        while True:
+        while not watch.cancel.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return b"".join(chunks), Stop.TIMEOUT
-            if not selector.select(remaining):
+            if not selector.select(min(remaining, CANCEL_POLL)):
                 continue
             chunk = os.read(fd, READ_SIZE)
             if not chunk:
                 return b"".join(chunks), None
+            if size < limit:
+                watch.sink(chunk[: limit - size])
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 return b"".join(chunks), Stop.OUTPUT
+    return b"".join(chunks), None
 
 
 def stop(proc: subprocess.Popen) -> None:

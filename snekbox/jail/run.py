@@ -125,9 +125,12 @@ class Run:
         self.proc = process.start(argv, self.stdin_fd, self.log_fd, (*pass_fds, self.lease.fd))
         self._ended = False
 
-    def finish(self, spec: RunSpec) -> EvalResult:
-        """Supervise the job to its end, its time limit counting from now; its result."""
-        outcome = process.supervise(self.proc, self.log_fd, spec.limits.time, spec.limits.output)
+    def finish(self, spec: RunSpec, watch: process.Watch | None = None) -> EvalResult:
+        """Supervise the job to its end, its time limit counting from now, followed by
+        `watch` (see process.Watch); its result."""
+        outcome = process.supervise(
+            self.proc, self.log_fd, spec.limits.time, spec.limits.output, watch or process.Watch()
+        )
         self._end()
         return result(outcome, self.home.collect_outputs(self.jail.max_output_files))
 

@@ -16,6 +16,7 @@ import time
 
 from snekbox.jail import bootstrap
 from snekbox.jail.nsjail import NsJail, RunSpec
+from snekbox.jail.process import Watch
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.result import EvalResult
@@ -57,7 +58,7 @@ class WarmJail(Run):
     def expired(self) -> bool:
         return time.monotonic() - self.born >= MAX_WAIT
 
-    def run(self, spec: RunSpec) -> EvalResult:
+    def run(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult:
         """Hand `spec` over and supervise it to the end; InputFileError for bad files,
         HandoverError when the jail ended before taking the job."""
         with self:
@@ -65,7 +66,7 @@ class WarmJail(Run):
                 raise HandoverError(f"the warm jail ended early (exit {self.proc.returncode})")
             self.load(spec)
             self._send(bootstrap.message(spec.args, spec.figures))
-            return self.finish(spec)
+            return self.finish(spec, watch)
 
     def close(self) -> None:
         """Close the pipe first, so that a bootstrap still waiting exits; then as any run."""

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from snekbox.jail import NsJail, RunSpec, Runtime, bootstrap, run_safely
+from snekbox.jail import NsJail, RunSpec, Runtime, Watch, bootstrap, run_safely
 from snekbox.jail.warm import MAX_WAIT, HandoverError, WarmJail
 from snekbox.result import EvalResult
 
@@ -53,7 +53,7 @@ class WarmPool:
         self._filler = threading.Thread(target=self._fill, name="warm-pool", daemon=True)
         self._filler.start()
 
-    def run(self, spec: RunSpec) -> EvalResult | None:
+    def run(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult | None:
         """Run `spec` in the warm jail that waited longest; None when no warm jail could."""
         if not self.serves(spec):
             return None
@@ -65,7 +65,7 @@ class WarmPool:
             self._running.append(began)
             self._changed.notify()
         try:
-            return run_safely(warm, spec)
+            return run_safely(warm, spec, watch)
         except HandoverError as e:
             log.warning("%s; running the job in a cold jail", e)
             return None

@@ -3,7 +3,8 @@
 Everything a client can send is checked here and nowhere else; the jobs and jail layers
 receive only valid specs. The JSON schema that validates a request is built here too, and
 /openapi.json publishes the same one, so documentation and validation cannot drift. A new
-request field is added to `schema` and read in `RequestParser.parse`.
+request field is added to `schema` and read in `RequestParser.parse`. POST /judge takes
+the same fields plus its cases (`judge_schema`, `RequestParser.parse_judge`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import jsonschema
 
 from snekbox.filesystem import InputFile, InputFileError
 from snekbox.jail import RunSpec, Runtime
+from snekbox.jobs.judge import Case, Compare, JudgeSpec
 from snekbox.limits import JobLimits
 from snekbox.settings import Settings
 
@@ -137,6 +139,49 @@ def schema(settings: Settings) -> dict[str, Any]:
     }
 
 
+def judge_schema(settings: Settings) -> dict[str, Any]:
+    """The body of POST /judge: what /eval takes, plus the cases and how to compare."""
+    run = schema(settings)
+    case = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "maxLength": 200, "description": "Shown in its result."},
+            "stdin": {**run["properties"]["stdin"], "description": "Instead of the request's."},
+            "args": {
+                **run["properties"]["args"],
+                "description": "Arguments for the program (sys.argv[1:]), after the request's.",
+            },
+            "expected_stdout": {
+                "type": "string",
+                "description": "The output (stdout and stderr) that passes; absent: any "
+                "output of a successful run passes.",
+            },
+            "limits": {**run["properties"]["limits"], "description": "Over the request's."},
+        },
+    }
+    return {
+        **run,
+        "description": "A program (as for /eval) run on each case in a fresh jail.",
+        "properties": {
+            **run["properties"],
+            "cases": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_cases,
+                "items": case,
+            },
+            "compare": {
+                "enum": [mode.value for mode in Compare],
+                "default": Compare.TRAILING_WHITESPACE.value,
+                "description": "exact; trailing_whitespace ignores trailing spaces on each "
+                "line and trailing blank lines; tokens compares whitespace-separated words.",
+            },
+        },
+        "required": ["cases"],
+    }
+
+
 class RequestParser:
     """Turns request documents into run specs for one service's settings and runtimes."""
 
@@ -145,11 +190,26 @@ class RequestParser:
         self.runtimes = runtimes
         self.schema = schema(settings)
         self.validator = jsonschema.Draft202012Validator(self.schema)
+        self.judge_schema = judge_schema(settings)
+        self.judge_validator = jsonschema.Draft202012Validator(self.judge_schema)
+        self.jobs_at_once = settings.jobs_at_once
 
     def parse(self, document: object) -> RunSpec:
         """The spec of a request document (parsed JSON); RequestError says what is wrong."""
-        self._validate(document)
+        self._validate(document, self.schema, self.validator)
         assert isinstance(document, dict)  # the schema says so
+        return self._spec(document)
+
+    def parse_judge(self, document: object) -> JudgeSpec:
+        """The spec of a POST /judge document: a run spec for each case."""
+        self._validate(document, self.judge_schema, self.judge_validator)
+        assert isinstance(document, dict)  # the schema says so
+        program, limits = self._spec(document), document.get("limits", {})
+        judged = tuple(self._case(program, limits, case) for case in document["cases"])
+        _check_output(judged, min(len(judged), self.jobs_at_once) * self.settings.max_output_limit)
+        return JudgeSpec(judged, Compare(document.get("compare", Compare.TRAILING_WHITESPACE)))
+
+    def _spec(self, document: dict[str, Any]) -> RunSpec:
         return RunSpec(
             runtime=self._runtime(document.get("executable_path"), document.get("version")),
             args=self._args(document),
@@ -159,21 +219,35 @@ class RequestParser:
             figures=document.get("figures", False),
         )
 
-    def _validate(self, document: object) -> None:
+    def _case(self, program: RunSpec, limits: dict[str, float], case: dict[str, Any]) -> Case:
+        """A case's run: the program's, with the case's arguments, stdin and limits."""
+        return Case(
+            spec=RunSpec(
+                runtime=program.runtime,
+                args=self._checked_args([*program.args, *case.get("args", [])]),
+                limits=self._limits({**limits, **case.get("limits", {})}),
+                files=program.files,
+                stdin=self._stdin(case["stdin"]) if "stdin" in case else program.stdin,
+            ),
+            name=_text(case.get("name"), "cases: a name"),
+            expected=_text(case.get("expected_stdout"), "cases: an expected_stdout"),
+        )
+
+    def _validate(self, document: object, schema: dict[str, Any], validator: Any) -> None:
         if isinstance(document, dict):
-            if unknown := sorted(set(document) - set(self.schema["properties"])):
+            if unknown := sorted(set(document) - set(schema["properties"])):
                 raise RequestError(
                     f"unknown fields: {', '.join(map(repr, unknown))}; the "
-                    f"fields are {', '.join(self.schema['properties'])}"
+                    f"fields are {', '.join(schema['properties'])}"
                 )
             if "input" not in document and "args" not in document:
                 raise RequestError("nothing to run: give 'input' or 'args'")
             # Before the full validation, which would check each of a million items first.
-            for name, field in self.schema["properties"].items():
+            for name, field in schema["properties"].items():
                 value, most = document.get(name), field.get("maxItems")
                 if isinstance(value, list) and most is not None and len(value) > most:
                     raise RequestError(f"{name}: {len(value)} items; at most {most} are allowed")
-        error = jsonschema.exceptions.best_match(self.validator.iter_errors(document))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(document))
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "the body"
             raise RequestError(f"{where}: {error.message}")
@@ -197,12 +271,17 @@ class RequestParser:
         paths = ", ".join(sorted(r.executable_path for r in self.runtimes.values()))
         raise RequestError(f"unknown executable_path {executable_path!r}; available: {paths}")
 
-    @staticmethod
-    def _args(document: dict[str, Any]) -> tuple[str, ...]:
-        """`args`, then `-c input`: arguments exec(2) can take, or a reason why not."""
+    @classmethod
+    def _args(cls, document: dict[str, Any]) -> tuple[str, ...]:
+        """`args`, then `-c input`."""
         args = list(document.get("args", ["-c"] if "input" in document else []))
         if "input" in document:
             args.append(document["input"])
+        return cls._checked_args(args)
+
+    @staticmethod
+    def _checked_args(args: list[str]) -> tuple[str, ...]:
+        """Arguments exec(2) can take, or a reason why not."""
         if not args:
             raise RequestError("nothing to run: 'args' is empty")
         total = 0
@@ -259,6 +338,28 @@ class RequestParser:
                 "stdin too large", f"stdin may hold at most {self.settings.max_stdin} bytes"
             )
         return data
+
+
+def _check_output(cases: tuple[Case, ...], most: int) -> None:
+    """A judge holds every case's output until it is answered: in all, no more than the
+    answers its job slots could hold (`most`: max_output_limit each)."""
+    total = sum(case.spec.limits.output for case in cases)
+    if total > most:
+        raise RequestTooLarge(
+            "Too much output",
+            f"the cases may print {total} bytes in all; {len(cases)} cases may print at "
+            f"most {most}: lower limits.output",
+        )
+
+
+def _text(text: str | None, what: str) -> str | None:
+    """`text`, which answers may show: valid Unicode (JSON lets a lone surrogate through)."""
+    try:
+        if text is not None:
+            text.encode()
+    except UnicodeEncodeError:
+        raise RequestError(f"{what} must be valid Unicode (no lone surrogates)") from None
+    return text
 
 
 def _decode(path: str, content: str) -> bytes:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import contextlib
 
-from snekbox.jail import InputFileError, NsJail, RunSpec, Runtime, prepare, run_safely
+from snekbox.jail import (
+    Cancelled,
+    InputFileError,
+    NsJail,
+    RunSpec,
+    Runtime,
+    Watch,
+    prepare,
+    run_safely,
+)
 from snekbox.jobs.health import HealthCheck
 from snekbox.jobs.pool import WarmPool
 from snekbox.jobs.request import RequestParser
@@ -57,20 +66,24 @@ class Jobs:
         with self.slot():
             return self.run_in_slot(spec)
 
-    def slot(self) -> contextlib.AbstractContextManager[None]:
-        """One of the service's job slots: wait for it, or Overloaded when the queue is
-        full. Held across run_in_slot by a caller that keeps the job's answer in memory
-        until it is sent, so that answers count against the slots too."""
-        return self.slots.hold()
+    def slot(self, count: int = 1) -> contextlib.AbstractContextManager[None]:
+        """`count` of the service's job slots, all at once: wait for them (several for
+        request_timeout seconds at most), or Overloaded when the queue is full. Held across
+        run_in_slot by a caller that keeps the job's answer in memory until it is sent, so
+        that answers count against the slots too."""
+        wait = None if count == 1 else self.settings.request_timeout
+        return self.slots.hold(count, wait)
 
-    def run_in_slot(self, spec: RunSpec) -> EvalResult:
-        """Run a spec within a slot the caller holds; JobError for input files that cannot
-        be written."""
+    def run_in_slot(self, spec: RunSpec, watch: Watch | None = None) -> EvalResult:
+        """Run a spec within a slot the caller holds, followed by `watch` (Cancelled when it
+        cancels the run); JobError for input files that cannot be written."""
+        if watch is not None and watch.cancel.is_set():
+            raise Cancelled("the run was cancelled before it began")
         try:
-            return self._run(spec)
+            return self._run(spec, watch)
         except InputFileError as e:
             raise JobError(str(e)) from None
 
-    def _run(self, spec: RunSpec) -> EvalResult:
-        result = self.pool.run(spec)
-        return result if result is not None else run_safely(self.jail, spec)
+    def _run(self, spec: RunSpec, watch: Watch | None) -> EvalResult:
+        result = self.pool.run(spec, watch)
+        return result if result is not None else run_safely(self.jail, spec, watch)

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import time
 from collections.abc import Iterator
 
 IPC_PRIVATE, IPC_NOWAIT, SEM_UNDO = 0, 0o4000, 0x1000
@@ -56,19 +57,25 @@ class Slots:
         return self.queue - self._value(QUEUE)
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        """Wait for a slot, or raise Overloaded at once when the queue is already full."""
-        if not self._change(RUNNING, -1, IPC_NOWAIT):
+    def hold(self, count: int = 1, wait: float | None = None) -> Iterator[None]:
+        """Wait for `count` slots taken at once (a judge's cases), or raise Overloaded at
+        once when the queue is already full, or after `wait` seconds (None: no bound) when
+        the slots were not all free together by then: jobs of one slot each can take the
+        slots as they come free. One place in the queue is enough to wait."""
+        if not 0 < count <= self.size:
+            raise ValueError(f"{count} slots asked for; there are {self.size}")
+        if not self._change(RUNNING, -count, IPC_NOWAIT):
             if not self._change(QUEUE, -1, IPC_NOWAIT):
                 raise Overloaded(f"{self.running} jobs are running and {self.waiting} waiting")
             try:
-                self._change(RUNNING, -1, 0)
+                if not self._change(RUNNING, -count, 0, wait):
+                    raise Overloaded(f"{count} job slots were not free together in {wait} s")
             finally:
                 self._change(QUEUE, 1, 0)
         try:
             yield
         finally:
-            self._change(RUNNING, 1, 0)
+            self._change(RUNNING, count, 0)
 
     def _value(self, number: int) -> int:
         value = _libc.semctl(self._id, number, GETVAL)
@@ -76,16 +83,31 @@ class Slots:
             _raise("semctl")
         return value
 
-    def _change(self, number: int, delta: int, flags: int) -> bool:
-        """Add `delta` to a semaphore, blocking unless IPC_NOWAIT; False if it would block."""
+    def _change(self, number: int, delta: int, flags: int, wait: float | None = None) -> bool:
+        """Add `delta` to a semaphore, blocking unless IPC_NOWAIT (for `wait` seconds at
+        most, if given); False if it would block, or did for that long."""
         operation = _SemBuf(number, delta, flags | SEM_UNDO)
-        while _libc.semop(self._id, ctypes.byref(operation), 1) != 0:
+        deadline = None if wait is None else time.monotonic() + wait
+        while _semop(self._id, operation, deadline) != 0:
             error = ctypes.get_errno()
             if error == errno.EAGAIN:
                 return False
             if error != errno.EINTR:
                 _raise("semop")
         return True
+
+
+class _TimeSpec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _semop(semaphores: int, operation: _SemBuf, deadline: float | None) -> int:
+    """semop(2), or semtimedop(2) until `deadline` (EAGAIN once it has passed)."""
+    if deadline is None:
+        return _libc.semop(semaphores, ctypes.byref(operation), 1)
+    left = max(deadline - time.monotonic(), 0.0)
+    timeout = _TimeSpec(int(left), int(left % 1 * 1e9))
+    return _libc.semtimedop(semaphores, ctypes.byref(operation), 1, ctypes.byref(timeout))
 
 
 def _raise(call: str) -> None:

@@ -31,6 +31,25 @@ def snekbox(client):
         yield snekbox
 
 
+def test_a_judgement_is_typed_both_ways(snekbox, client):
+    cases = [{"stdin": "2", "expected_stdout": "4"}, {"name": "odd", "stdin": "3", "args": ["x"]}]
+    code = "import sys; print(int(input()) * 2, *sys.argv[1:])"
+    judgement = snekbox.judge(code, cases=cases, compare="tokens", time=2)
+    assert (judgement.passed, judgement.total) == (2, 2)
+    assert [c.verdict for c in judgement.cases] == ["accepted", "accepted"]
+    assert (judgement.cases[1].name, judgement.cases[1].result.stdout) == ("odd", "6 x\n")
+
+    async def main():
+        async with AsyncClient(url_of(client)) as asynchronous:
+            return await asynchronous.judge(code, cases=[{"stdin": "1", "expected_stdout": "3"}])
+
+    wrong = asyncio.run(main()).cases[0]
+    assert (wrong.verdict, wrong.difference) == (
+        "wrong_answer",
+        {"line": 1, "expected": "3", "actual": "2"},
+    )
+
+
 def test_a_result_is_typed_and_its_files_decoded(snekbox):
     result = snekbox.eval(
         "import sys; open('out.bin', 'wb').write(bytes(range(3)))\n"

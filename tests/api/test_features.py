@@ -192,7 +192,14 @@ def test_openapi_document_is_built_from_the_validating_schemas(client, settings)
 
     doc = client.get("/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/eval", "/runtimes", "/health", "/openapi.json", "/metrics"}
+    assert set(doc["paths"]) == {
+        "/eval",
+        "/judge",
+        "/runtimes",
+        "/health",
+        "/openapi.json",
+        "/metrics",
+    }
     request = doc["paths"]["/eval"]["post"]["requestBody"]["content"]["application/json"]
     assert request["schema"] == json.loads(json.dumps(schema(settings)))
 
@@ -276,3 +283,7 @@ def test_auth_on_eval(guarded):
     assert set(denied.json) == {"title", "description"}
     allowed = guarded.post("/eval", {"input": "print(1)"}, {"Authorization": "Bearer file-token"})
     assert (allowed.status, allowed.json["stdout"]) == (200, "1\n")
+    judge = {"input": "print(1)", "cases": [{"expected_stdout": "1"}]}
+    assert guarded.post("/judge", judge).status == 401
+    judged = guarded.post("/judge", judge, {"Authorization": "Bearer env-token"})
+    assert (judged.status, judged.json["summary"]["passed"]) == (200, 1)

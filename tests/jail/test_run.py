@@ -10,7 +10,7 @@ import time
 import pytest
 
 from snekbox.filesystem import InputFile
-from snekbox.jail import InputFileError, RunSpec
+from snekbox.jail import Cancelled, InputFileError, RunSpec, Watch
 from snekbox.jail.process import processes_running_as
 from snekbox.jail.run import Run
 from snekbox.jail.warm import WarmJail
@@ -84,3 +84,33 @@ def test_a_warm_job_whose_nsjail_was_killed_leaves_nothing_behind(jobs, monkeypa
         if (p / f"NSJAIL.{pid}").exists()
     ] == []
     assert released(warm)
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_watch_gets_the_output_as_read_up_to_the_limit(jobs, warm):
+    spec = RunSpec(jobs.runtimes["default"], ("-c", "print('a' * 600); print('b' * 600)"), LIMITS)
+    chunks: list[bytes] = []
+    watch = Watch(sink=chunks.append)
+    jail = WarmJail(jobs.jail, spec.runtime, LIMITS.memory, LIMITS.time) if warm else jobs.jail
+    result = jail.run(spec, watch)
+    assert watch.started.is_set()
+    assert (result.truncated, b"".join(chunks)) == (True, result.stdout.encode())
+    assert len(b"".join(chunks)) == LIMITS.output
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_cancelled_run_stops_before_its_time_limit_and_releases_everything(jobs, warm):
+    spec = RunSpec(jobs.runtimes["default"], ("-c", "import time; time.sleep(30)"), LIMITS)
+    watch = Watch()
+    threading.Thread(target=lambda: watch.started.wait() and watch.cancel.set()).start()
+    if warm:
+        run = WarmJail(jobs.jail, spec.runtime, LIMITS.memory, LIMITS.time)
+        with pytest.raises(Cancelled):
+            run.run(spec, watch)
+    else:
+        with Run(jobs.jail) as run, pytest.raises(Cancelled):
+            run.load(spec)
+            run.start(spec.runtime, LIMITS.memory, 40, spec.args)
+            run.finish(spec, watch)
+    assert released(run)
+    assert not processes_running_as(range(run.lease.uid, run.lease.uid + 1))

@@ -99,6 +99,7 @@ METHODS = [
 ]
 TARGETS = [
     "/eval",
+    "/judge",
     "/runtimes",
     "/metrics",
     "/openapi.json",

@@ -70,3 +70,28 @@ def test_slots_are_shared_with_forked_workers_and_given_back_when_one_dies(jobs)
     assert slots.running == 0
     with slots.hold():
         assert slots.running == 1
+
+
+def test_slots_held_together_are_taken_all_at_once_or_not_at_all(jobs):
+    slots = Slots(size=2, queue=0)
+    with slots.hold():
+        with pytest.raises(Overloaded):
+            with slots.hold(2):
+                pass
+        assert slots.running == 1  # the one free slot was not taken by the refused pair
+    with slots.hold(2):
+        assert slots.running == 2
+    assert slots.running == 0
+    with pytest.raises(ValueError, match="3 slots"):
+        with slots.hold(3):
+            pass
+
+
+def test_a_wait_for_slots_together_is_bounded(jobs):
+    """Jobs of one slot can take the slots as they come free: a wait for several ends."""
+    slots = Slots(size=2, queue=1)
+    with slots.hold():
+        with pytest.raises(Overloaded, match=r"2 job slots were not free together in 0\.2 s"):
+            with slots.hold(2, wait=0.2):
+                pass
+        assert (slots.running, slots.waiting) == (1, 0)
