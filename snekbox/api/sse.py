@@ -16,8 +16,10 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def wanted(req: falcon.Request) -> bool:
-    """Whether the client asked for events (Accept: text/event-stream) rather than JSON."""
-    return req.client_prefers([falcon.MEDIA_JSON, MEDIA_TYPE]) == MEDIA_TYPE
+    """Whether the client asked for events: it names text/event-stream in Accept, at a
+    quality no lower than JSON's. A wildcard alone (curl's `*/*`) keeps the JSON answer."""
+    named = any(part.split(";")[0].strip().lower() == MEDIA_TYPE for part in req.accept.split(","))
+    return named and req.client_prefers([MEDIA_TYPE, falcon.MEDIA_JSON]) == MEDIA_TYPE
 
 
 def event(name: str, data: object) -> bytes:

@@ -239,13 +239,9 @@ def test_the_page_reads_an_event_stream_answer(watched, playground):
     expect(page.locator("#output")).to_have_text("one\ntwo\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MERGE: needs SSE on POST /eval (issue 13); remove this mark once it is merged",
-)
 def test_output_appears_while_the_job_runs(watched, playground):
     page = open_playground(watched, playground)
-    run(page, "import time\nprint('first')\ntime.sleep(5)\nprint('second')")
+    run(page, "import time\nprint('first')\ntime.sleep(2)\nprint('second')")
     # An answer sent whole would show both lines at once, never the first alone.
     expect(page.locator("#output")).to_have_text("first\n", timeout=30_000)
     expect(page.locator("#badge")).to_have_text("running…")
