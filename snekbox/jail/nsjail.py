@@ -15,7 +15,7 @@ from snekbox.filesystem import InputFile, WorkDir
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.jail.uids import UidRange
-from snekbox.limits import Cgroups, JobLimits
+from snekbox.limits import Cgroups, JailLimits, JobLimits
 from snekbox.result import EvalResult
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 PYTHON_FLAGS = ("-I", "-u")
 # The job's uid inside its jail (nobody); outside, each jail has a leased uid of its own.
 INSIDE_UID = 65534
+# Numerical libraries start a thread per core unless told how many: at most as many as the
+# job may have processes and threads.
+THREAD_COUNT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +68,7 @@ class NsJail:
     def command(
         self,
         runtime: Runtime,
-        memory: int,
+        limits: JailLimits,
         backstop: int,
         uid: int,
         home: Path,
@@ -74,7 +77,7 @@ class NsJail:
         pass_fds: tuple[int, ...] = (),
     ) -> list[str]:
         """nsjail running `runtime` with `python_args` after its flags as host `uid`,
-        within `memory` bytes, killed `backstop` seconds after it started, keeping
+        within `limits`, killed `backstop` seconds after it started, keeping
         `pass_fds` open for the job."""
         return [
             self.binary,
@@ -86,12 +89,13 @@ class NsJail:
             str(backstop),
             "--user",
             f"{INSIDE_UID}:{uid}:1",
-            *self.cgroups.nsjail_args(memory),
+            *self.cgroups.nsjail_args(limits),
             "--bindmount",
             f"{home}:/home",
             "--bindmount_ro",
             f"{self._views[runtime.name]}:{runtime.jail_prefix}",
             *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
+            *(f"--env={name}={limits.processes}" for name in THREAD_COUNT_VARIABLES),
             *(f"--pass_fd={fd}" for fd in pass_fds),
             "--",
             runtime.executable_path,
@@ -104,7 +108,7 @@ class NsJail:
         with Run(self) as run:
             run.load(spec)
             # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
-            run.start(spec.runtime, spec.limits.memory, math.ceil(spec.limits.time) + 1, spec.args)
+            run.start(spec.runtime, spec.limits.jail, math.ceil(spec.limits.time) + 1, spec.args)
             return run.finish(spec)
 
 
