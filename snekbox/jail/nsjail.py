@@ -24,9 +24,6 @@ log = logging.getLogger(__name__)
 PYTHON_FLAGS = ("-I", "-u")
 # The job's uid inside its jail (nobody); outside, each jail has a leased uid of its own.
 INSIDE_UID = 65534
-# Numerical libraries start a thread per core unless told how many: at most as many as the
-# job may have processes and threads.
-THREAD_COUNT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +92,6 @@ class NsJail:
             "--bindmount_ro",
             f"{self._views[runtime.name]}:{runtime.jail_prefix}",
             *(f"--env={name}={value}" for name, value in runtime.jail_environment.items()),
-            *(f"--env={name}={limits.processes}" for name in THREAD_COUNT_VARIABLES),
             *(f"--pass_fd={fd}" for fd in pass_fds),
             "--",
             runtime.executable_path,
