@@ -1,10 +1,10 @@
 """A small stock of warm jails, each for exactly one job, topped up in the background.
 
 Only jobs that a warm jail runs exactly as a cold one would are served from the stock:
-the default runtime, the default memory and process limits (a jail's cgroup and
-environment are set when it starts), and `-c CODE` or a script among the input files (see
-snekbox.jail.bootstrap). Every other job, and any job that finds the stock empty, takes
-the cold path. Jails that waited longer than warm.MAX_WAIT are replaced.
+the default runtime, the default memory and process limits (a jail's cgroup is set when
+it starts), and `-c CODE` or a script among the input files (see snekbox.jail.bootstrap).
+Every other job, and any job that finds the stock empty, takes the cold path. Jails that
+waited longer than warm.MAX_WAIT are replaced.
 """
 
 from __future__ import annotations
