@@ -36,3 +36,15 @@ def test_jobs_at_once_is_automatic_when_zero():
 def test_at_least_one_request_is_read_at_a_time():
     with pytest.raises(settings.SettingsError, match="SNEKBOX_MAX_READING"):
         settings.load({"SNEKBOX_MAX_READING": "0"})
+
+
+def test_the_default_process_limit_is_one_of_at_most_sixteen():
+    s = settings.load({})
+    assert (s.process_limit, s.max_process_limit) == (1, 16)
+
+
+@pytest.mark.parametrize("limit", ["0", "17"])
+def test_the_process_limit_is_between_one_and_its_maximum(limit):
+    # 0 would be no limit at all to nsjail.
+    with pytest.raises(settings.SettingsError, match="SNEKBOX_PROCESS_LIMIT"):
+        settings.load({"SNEKBOX_PROCESS_LIMIT": limit})
