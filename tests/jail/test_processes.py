@@ -76,6 +76,13 @@ def test_a_fork_bomb_ends_at_the_time_limit_and_leaves_nothing(jobs):
     assert (result.returncode, result.status.value, result.signal) == (137, "timeout", "SIGKILL")
 
 
+def test_a_plain_fork_bomb_fails_at_the_limit_and_leaves_nothing(jobs):
+    code = "import os\nwhile True:\n    os.fork()"
+    result = run_leaving_nothing(jobs, code, limits={"processes": 16, "time": 10})
+    assert (result.returncode, result.status.value) == (1, "error")
+    assert "BlockingIOError: [Errno 11] Resource temporarily unavailable" in result.stdout
+
+
 def test_threads_do_not_outlive_the_time_limit(jobs):
     code = (
         "import threading, time\n"
