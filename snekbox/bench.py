@@ -109,7 +109,9 @@ def bare_jail(n: int = 30) -> tuple[list[float], str]:
         jail = prepare(current)
     except (JailSetupError, OSError) as e:
         return [], f"skipped: {e}"
-    limits = JobLimits(current.time_limit, current.memory_limit, current.output_limit)
+    limits = JobLimits(
+        current.time_limit, current.memory_limit, current.output_limit, current.process_limit
+    )
     spec = RunSpec(jail.runtimes["default"], ("-c", "pass"), limits)
     samples: list[float] = []
     deadline = time.perf_counter() + PHASE_SECONDS

@@ -117,6 +117,7 @@ def eval_body(
     time: float | None = None,
     memory: int | None = None,
     output: int | None = None,
+    processes: int | None = None,
     version: str | None = None,
     executable_path: str | None = None,
     figures: bool | None = None,
@@ -124,7 +125,12 @@ def eval_body(
     """The JSON body of POST /eval; fields left as None are the server's defaults."""
     limits = {
         name: value
-        for name, value in (("time", time), ("memory", memory), ("output", output))
+        for name, value in (
+            ("time", time),
+            ("memory", memory),
+            ("output", output),
+            ("processes", processes),
+        )
         if value is not None
     }
     body: dict[str, Any] = {

@@ -20,12 +20,27 @@ class CgroupError(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
+class JailLimits:
+    """What the kernel holds a jail to from its start: bytes of memory, and processes and
+    threads together (the pids cgroup)."""
+
+    memory: int
+    processes: int
+
+
+@dataclasses.dataclass(frozen=True)
 class JobLimits:
-    """What one job may use: wall-clock seconds, bytes of memory, bytes of output."""
+    """What one job may use: wall-clock seconds, bytes of memory, bytes of output, and
+    processes and threads together."""
 
     time: float
     memory: int
     output: int
+    processes: int
+
+    @property
+    def jail(self) -> JailLimits:
+        return JailLimits(self.memory, self.processes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +75,8 @@ class Cgroups:
                 removed.append(cgroup)
         return removed
 
-    def nsjail_args(self, memory: int) -> list[str]:
-        """Flags that put a run under `parent` with `memory` bytes and no swap."""
+    def nsjail_args(self, limits: JailLimits) -> list[str]:
+        """Flags that put a run under `parent` within `limits`, with no swap."""
         if self.version == 2:
             args = ["--use_cgroupv2", "--cgroupv2_mount", str(self.root / PARENT)]
             swap = ["--cgroup_mem_swap_max", "0"]
@@ -76,8 +91,8 @@ class Cgroups:
                 "--cgroup_pids_parent",
                 PARENT,
             ]
-            swap = ["--cgroup_mem_memsw_max", str(memory)]
-        args += ["--cgroup_mem_max", str(memory)]
+            swap = ["--cgroup_mem_memsw_max", str(limits.memory)]
+        args += ["--cgroup_mem_max", str(limits.memory), "--cgroup_pids_max", str(limits.processes)]
         return args + swap if self.limits_swap else args
 
 

@@ -49,6 +49,8 @@ class Settings:
     max_time_limit: float
     max_memory_limit: int
     max_output_limit: int
+    process_limit: int
+    max_process_limit: int
     max_stdin: int
     max_cases: int
     max_body_size: int
@@ -142,6 +144,11 @@ def load(environ: Mapping[str, str] | None = None, defaults_file: Path = DEFAULT
             f"{ENV_PREFIX}MAX_BODY_SIZE={values['max_body_size']}: the largest "
             "request allowed could never be read (its bytes, its text and its "
             "parsed values are held)"
+        )
+    if not 1 <= values["process_limit"] <= values["max_process_limit"]:
+        raise SettingsError(
+            f"{ENV_PREFIX}PROCESS_LIMIT={values['process_limit']} must be at least 1 and at "
+            f"most {ENV_PREFIX}MAX_PROCESS_LIMIT={values['max_process_limit']}"
         )
     if values["max_reading"] < 1:
         raise SettingsError(

@@ -23,8 +23,9 @@ from tests.helpers import Client, b64
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_VARIABLE = "SNEKBOX_TEST_SECRET"
 SECRET_VALUE = "the-server-environment-must-not-leak"
-# Third-party packages the tests give jobs (numpy, pandas, matplotlib, ...).
-JOB_REQUIREMENTS = ROOT / "tests" / "syscall_corpus" / "requirements.txt"
+# Third-party packages the tests give jobs (numpy, pandas, matplotlib, ...): the locked list
+# of the full Docker image.
+JOB_REQUIREMENTS = ROOT / "config" / "job-packages.txt"
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def job_packages() -> Path:
     directory = Path("/var/cache/snekbox-tests") / f"packages-{digest}"
     if not (directory / ".complete").exists():
         subprocess.run(
-            [ROOT / "scripts" / "packages", directory, "-r", JOB_REQUIREMENTS],
+            [ROOT / "scripts" / "packages", directory],
             check=True,
             capture_output=True,
         )

@@ -32,7 +32,7 @@ ELSEWHERE = {
     "scripts/cgroup2-check": "by CI (.ci/run)",
     "scripts/docker-smoke": "by CI (.ci/run)",
     "scripts/soak": "by tests/security/test_soak.py (--short)",
-    "scripts/packages": "by tests/security/test_syscall_corpus.py",
+    "scripts/packages": "by the job_packages fixture (tests/conftest.py)",
     "scripts/trace-syscalls": "by hand when the allowlist is re-derived (SECURITY.md)",
     "snekbox bench": "by hand: it takes two minutes (README's benchmark table)",
     "snekbox mcp": "by tests/api/test_mcp.py, over stdio as README's agent configuration "

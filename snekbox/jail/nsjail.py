@@ -16,7 +16,7 @@ from snekbox.jail.process import Watch
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
 from snekbox.jail.uids import UidRange
-from snekbox.limits import Cgroups, JobLimits
+from snekbox.limits import Cgroups, JailLimits, JobLimits
 from snekbox.result import EvalResult
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class NsJail:
     def command(
         self,
         runtime: Runtime,
-        memory: int,
+        limits: JailLimits,
         backstop: int,
         uid: int,
         home: Path,
@@ -82,7 +82,7 @@ class NsJail:
         figures: bool = False,
     ) -> list[str]:
         """nsjail running `runtime` with `python_args` after its flags as host `uid`,
-        within `memory` bytes, killed `backstop` seconds after it started, keeping
+        within `limits`, killed `backstop` seconds after it started, keeping
         `pass_fds` open for the job, saving its open figures at exit if `figures`."""
         return [
             self.binary,
@@ -94,7 +94,7 @@ class NsJail:
             str(backstop),
             "--user",
             f"{INSIDE_UID}:{uid}:1",
-            *self.cgroups.nsjail_args(memory),
+            *self.cgroups.nsjail_args(limits),
             "--bindmount",
             f"{home}:/home",
             "--bindmount_ro",
@@ -114,7 +114,7 @@ class NsJail:
             # nsjail's own limit is a backstop; snekbox stops the job at the exact limit.
             run.start(
                 spec.runtime,
-                spec.limits.memory,
+                spec.limits.jail,
                 math.ceil(spec.limits.time) + 1,
                 spec.args,
                 figures=spec.figures,

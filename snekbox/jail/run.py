@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from snekbox.jail import process
 from snekbox.jail.runtimes import Runtime
+from snekbox.limits import JailLimits
 from snekbox.result import EvalResult, FileAttachment, Status
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class Run:
     def start(
         self,
         runtime: Runtime,
-        memory: int,
+        limits: JailLimits,
         backstop: int,
         python_args: tuple[str, ...],
         pass_fds: tuple[int, ...] = (),
@@ -111,7 +112,7 @@ class Run:
         """Start nsjail (see NsJail.command), keeping `pass_fds` open for the job."""
         argv = self.jail.command(
             runtime,
-            memory,
+            limits,
             backstop,
             self.lease.uid,
             self.home.path,

@@ -4,8 +4,9 @@ Inside the jail a runtime is a small virtual environment: `bin/python` is the re
 interpreter, `.base` its whole prefix (read-only), `packages` an optional directory of
 third-party packages (read-only), and its site-packages holds a .pth that appends
 `packages` and /home to sys.path, so a job's own modules import under `-I` without
-ever shadowing the standard library. The interpreter's own site-packages (whatever the
-host installed there, and its .pth start-up hooks) stays out of jobs' sight.
+ever shadowing the standard library, and makes stdin and stdout strict (STRICT_STDIO).
+The interpreter's own site-packages (whatever the host installed there, and its .pth
+start-up hooks) stays out of jobs' sight.
 
 Its site-packages also holds snekbox.jail.figures as `_snekbox_figures`. A second view of
 each runtime, for cold jobs asked for figures, adds a .pth that installs it at start-up;
@@ -27,6 +28,13 @@ FIGURES_MODULE = "_snekbox_figures"
 
 JAIL_ROOT = PurePosixPath("/snekbin/python")
 DEFAULT_NAME = "default"
+# Text that UTF-8 cannot carry fails on stdin and stdout, as in a UTF-8 terminal. Under the
+# jail's C.UTF-8 locale Python 3.7+ would escape it silently (surrogateescape), and -I
+# makes it ignore PYTHONIOENCODING; 3.6 is strict already and has no reconfigure().
+STRICT_STDIO = (
+    "import sys; [f.reconfigure(errors='strict') for f in (sys.stdin, sys.stdout) "
+    "if hasattr(f, 'reconfigure')]\n"
+)
 _PROBE = (
     "import sys, platform; print(sys.base_prefix); print(platform.python_version()); "
     "print('%d.%d' % sys.version_info[:2])"
@@ -88,7 +96,7 @@ class Runtime:
             paths.insert(0, str(self.jail_prefix / "packages"))
         site = view / "lib" / f"python{self.short_version}" / "site-packages"
         site.mkdir(parents=True)
-        (site / "snekbox-paths.pth").write_text("".join(p + "\n" for p in paths))
+        (site / "snekbox-paths.pth").write_text("".join(p + "\n" for p in paths) + STRICT_STDIO)
         (site / f"{FIGURES_MODULE}.py").write_bytes(Path(figures.__file__).read_bytes())
         if with_figures:
             (site / f"{FIGURES_MODULE}.pth").write_text(

@@ -19,6 +19,7 @@ from snekbox.jail.nsjail import NsJail, RunSpec
 from snekbox.jail.process import Watch
 from snekbox.jail.run import Run
 from snekbox.jail.runtimes import Runtime
+from snekbox.limits import JailLimits
 from snekbox.result import EvalResult
 
 # Seconds a warm jail may wait for its job before it is replaced by a younger one. nsjail's
@@ -31,10 +32,10 @@ class HandoverError(RuntimeError):
 
 
 class WarmJail(Run):
-    """A run of `runtime` within `memory` bytes, started now with the bootstrap, for one
-    job to come."""
+    """A run of `runtime` within `limits`, started now with the bootstrap, for one job to
+    come: a job with these limits, as they cannot change after the start."""
 
-    def __init__(self, jail: NsJail, runtime: Runtime, memory: int, max_time: float):
+    def __init__(self, jail: NsJail, runtime: Runtime, limits: JailLimits, max_time: float):
         self.born = time.monotonic()
         self.pipe = -1
         super().__init__(jail)
@@ -43,7 +44,7 @@ class WarmJail(Run):
             try:
                 self.start(
                     runtime,
-                    memory,
+                    limits,
                     math.ceil(MAX_WAIT + max_time) + 1,
                     ("-c", bootstrap.SOURCE, str(job_fd)),
                     pass_fds=(job_fd,),

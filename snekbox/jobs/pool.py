@@ -1,9 +1,10 @@
 """A small stock of warm jails, each for exactly one job, topped up in the background.
 
 Only jobs that a warm jail runs exactly as a cold one would are served from the stock:
-the default runtime, the default memory limit, and `-c CODE` or a script among the input
-files (see snekbox.jail.bootstrap). Every other job, and any job that finds the stock
-empty, takes the cold path. Jails that waited longer than warm.MAX_WAIT are replaced.
+the default runtime, the default memory and process limits (a jail's cgroup is set when
+it starts), and `-c CODE` or a script among the input files (see snekbox.jail.bootstrap).
+Every other job, and any job that finds the stock empty, takes the cold path. Jails that
+waited longer than warm.MAX_WAIT are replaced.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 
 from snekbox.jail import NsJail, RunSpec, Runtime, Watch, bootstrap, run_safely
 from snekbox.jail.warm import MAX_WAIT, HandoverError, WarmJail
+from snekbox.limits import JailLimits
 from snekbox.result import EvalResult
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,14 @@ REPLACE_AFTER = 0.25
 
 
 class WarmPool:
-    """Keeps `size` warm jails of `runtime` within `memory` bytes ready."""
+    """Keeps `size` warm jails of `runtime` within `limits` ready."""
 
-    def __init__(self, jail: NsJail, runtime: Runtime, memory: int, max_time: float, size: int):
+    def __init__(
+        self, jail: NsJail, runtime: Runtime, limits: JailLimits, max_time: float, size: int
+    ):
         self.jail = jail
         self.runtime = runtime
-        self.memory = memory
+        self.limits = limits
         self.max_time = max_time
         self.size = size
         self._ready: collections.deque[WarmJail] = collections.deque()
@@ -44,7 +48,7 @@ class WarmPool:
     def serves(self, spec: RunSpec) -> bool:
         return (
             spec.runtime == self.runtime
-            and spec.limits.memory == self.memory
+            and spec.limits.jail == self.limits
             and bootstrap.serves(spec.args, spec.files)
         )
 
@@ -120,7 +124,7 @@ class WarmPool:
 
     def _add(self) -> bool:
         try:
-            warm = WarmJail(self.jail, self.runtime, self.memory, self.max_time)
+            warm = WarmJail(self.jail, self.runtime, self.limits, self.max_time)
         except OSError:
             log.exception("could not prepare a warm jail")
             return False

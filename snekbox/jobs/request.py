@@ -120,6 +120,13 @@ def schema(settings: Settings) -> dict[str, Any]:
                         "default": settings.output_limit,
                         "description": "Bytes of merged stdout and stderr.",
                     },
+                    "processes": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": settings.max_process_limit,
+                        "default": settings.process_limit,
+                        "description": "Processes and threads at once, the first included.",
+                    },
                 },
             },
             "executable_path": {
@@ -312,6 +319,7 @@ class RequestParser:
             time=float(requested.get("time", s.time_limit)),
             memory=int(requested.get("memory", s.memory_limit)),
             output=int(requested.get("output", s.output_limit)),
+            processes=int(requested.get("processes", s.process_limit)),
         )
 
     def _files(self, files: list[dict[str, str]]) -> tuple[InputFile, ...]:

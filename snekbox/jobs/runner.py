@@ -18,6 +18,7 @@ from snekbox.jobs.health import HealthCheck
 from snekbox.jobs.pool import WarmPool
 from snekbox.jobs.request import RequestParser
 from snekbox.jobs.slots import Slots
+from snekbox.limits import JailLimits
 from snekbox.result import EvalResult
 from snekbox.settings import Settings
 
@@ -38,7 +39,7 @@ class Jobs:
         self.pool = WarmPool(
             jail,
             jail.runtimes["default"],
-            settings.memory_limit,
+            JailLimits(settings.memory_limit, settings.process_limit),
             settings.max_time_limit,
             settings.pool_per_worker,
         )

@@ -70,6 +70,8 @@ def test_args_limits_and_the_request_id(snekbox):
     assert (result.stdout, result.request_id) == ("['a']\n", "client-test-1")
     slow = snekbox.eval("while True: pass", time=0.5)
     assert (slow.status, slow.returncode, slow.signal) == ("timeout", 137, "SIGKILL")
+    threads = "import threading; threading.Thread(target=print, args=('t',)).start()"
+    assert snekbox.eval(threads, processes=2).stdout == "t\n"
 
 
 def test_runtimes_and_health(snekbox):

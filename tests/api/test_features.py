@@ -156,6 +156,9 @@ def test_extra_runtime_by_version_and_by_path(rich, version):
     ]  # X = 42
     assert rich.eval(args=["m.py"], files=files, version=version)["stdout"] == "42\n"
     assert rich.eval(input="import os; os.fork()", version=version)["returncode"] == 1
+    surrogate = rich.eval(input="print(chr(0xdce6))", version=version)
+    assert surrogate["returncode"] == 1
+    assert "UnicodeEncodeError" in surrogate["stdout"]
 
 
 def test_version_and_executable_path_together_is_400(client):

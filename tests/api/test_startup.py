@@ -11,7 +11,7 @@ from snekbox.jail.process import processes_running_as
 from snekbox.limits import JobLimits
 from tests.conftest import ROOT, start_server, stop_server
 
-LIMITS = JobLimits(time=5, memory=52428800, output=1000)
+LIMITS = JobLimits(time=5, memory=52428800, output=1000, processes=1)
 
 
 def failed_start(env: dict[str, str]) -> str:

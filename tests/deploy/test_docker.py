@@ -1,4 +1,5 @@
-"""The production image, served by docker-compose.yml, checked from outside through 127.0.0.1.
+"""The production image (the full one, with the job packages), served by docker-compose.yml,
+checked from outside through 127.0.0.1.
 
 scripts/docker-smoke builds the image, starts the stack and runs this module (`-m
 docker_stack`) with SNEKBOX_SMOKE_CONTAINER set to the container's id; the rest of the suite
@@ -7,6 +8,7 @@ leaves it out (pytest.ini).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -19,7 +21,7 @@ import pytest
 from tests.helpers import Client
 
 CONTAINER = os.environ.get("SNEKBOX_SMOKE_CONTAINER", "")
-IMAGE = os.environ.get("SNEKBOX_IMAGE", "snekbox:latest")
+IMAGE = os.environ.get("SNEKBOX_IMAGE", "snekbox:full")
 PORT = int(os.environ.get("SNEKBOX_HOST_PORT", "8060"))
 # The CA bundle lent to pip during the build, if any.
 CA_BUNDLE = os.environ.get("SNEKBOX_SMOKE_CA_BUNDLE", "")
@@ -79,6 +81,35 @@ def test_eval(client):
     assert response.status == 200, response.body
     result = response.json
     assert (result["stdout"], result["returncode"], result["status"]) == ("42\n", 0, "ok")
+
+
+def test_numpy(client):
+    code = "import numpy as np; print(np.linalg.solve([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0]))"
+    result = client.post("/eval", {"input": code}).json
+    assert (result["stdout"], result["status"]) == ("[0.8 1.4]\n", "ok"), result
+
+
+def test_pandas_dataframe(client):
+    code = (
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'city': ['a', 'b', 'a'], 'n': [1, 2, 3]})\n"
+        "print(df.groupby('city')['n'].sum().to_dict())"
+    )
+    result = client.post("/eval", {"input": code}).json
+    assert (result["stdout"], result["status"]) == ("{'a': 4, 'b': 2}\n", "ok"), result
+
+
+def test_matplotlib_plot_comes_back_as_a_png(client):
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.bar(['a', 'b'], [3, 5]); plt.title('bars')\n"
+        "plt.savefig('plot.png')"
+    )
+    result = client.post("/eval", {"input": code}).json
+    assert (result["stdout"], result["status"]) == ("", "ok"), result
+    [png] = result["files"]
+    assert png["path"] == "plot.png"
+    assert base64.b64decode(png["content"]).startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.mark.skipif(not CA_BUNDLE, reason="no CA bundle was lent to the build")

@@ -91,7 +91,10 @@ def test_a_valid_request_becomes_a_typed_spec(http, jobs, settings):
     assert spec.stdin == "é".encode()
     assert [(f.path, f.content) for f in spec.files] == [("a/b.py", b"x = 1")]
     assert spec.limits == JobLimits(
-        time=2.0, memory=settings.memory_limit, output=settings.output_limit
+        time=2.0,
+        memory=settings.memory_limit,
+        output=settings.output_limit,
+        processes=settings.process_limit,
     )
     assert spec.runtime is jobs.runtimes["default"]
 

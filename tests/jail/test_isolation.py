@@ -44,6 +44,7 @@ def test_environment_is_empty_but_for_python_needs(run, jobs):
         [
             "HOME",
             "LANG",
+            "MPLBACKEND",
             "PATH",
             "OMP_NUM_THREADS",
             "OPENBLAS_NUM_THREADS",

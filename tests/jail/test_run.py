@@ -16,7 +16,7 @@ from snekbox.jail.run import Run
 from snekbox.jail.warm import WarmJail
 from snekbox.limits import JobLimits
 
-LIMITS = JobLimits(time=5, memory=52428800, output=1000)
+LIMITS = JobLimits(time=5, memory=52428800, output=1000, processes=1)
 
 
 def released(run: Run) -> bool:
@@ -48,7 +48,7 @@ def test_a_finished_run_is_released(jobs):
     spec = RunSpec(jobs.runtimes["default"], ("-c", "print(input())"), LIMITS, stdin=b"hi\n")
     with Run(jobs.jail) as run:
         run.load(spec)
-        run.start(spec.runtime, LIMITS.memory, 6, spec.args)
+        run.start(spec.runtime, LIMITS.jail, 6, spec.args)
         result = run.finish(spec)
     assert (result.stdout, result.status.value) == ("hi\n", "ok")
     assert run.proc.returncode == 0 and released(run)
@@ -58,7 +58,7 @@ def test_a_warm_job_whose_nsjail_was_killed_leaves_nothing_behind(jobs, monkeypa
     warm = WarmJail(
         jobs.jail,
         jobs.runtimes["default"],
-        jobs.settings.memory_limit,
+        jobs.pool.limits,
         jobs.settings.max_time_limit,
     )
     ended = []

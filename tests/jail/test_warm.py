@@ -88,7 +88,7 @@ def warm_jail(jobs) -> WarmJail:
     return WarmJail(
         jobs.jail,
         jobs.runtimes["default"],
-        jobs.settings.memory_limit,
+        jobs.pool.limits,
         jobs.settings.max_time_limit,
     )
 

@@ -245,7 +245,7 @@ def test_a_job_that_outlives_its_killed_nsjail_is_killed_and_its_cgroups_removed
     token = f"outlive-{os.getpid()}-{time.monotonic_ns()}"
     code = "import ctypes, time\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\ntime.sleep(30)"
     # The job keeps its output pipe open, so snekbox waits for the time limit: 2 s.
-    spec = RunSpec(jobs.runtimes["default"], ("-c", code, token), JobLimits(2, 52428800, 1000))
+    spec = RunSpec(jobs.runtimes["default"], ("-c", code, token), JobLimits(2, 52428800, 1000, 1))
     job = threading.Thread(target=run_safely, args=(jail, spec))
     job.start()
     deadline = time.monotonic() + 10

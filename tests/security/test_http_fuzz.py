@@ -345,6 +345,7 @@ FIELDS = [
     "limits.time",
     "limits.memory",
     "limits.output",
+    "limits.processes",
     "files.path",
     "files.content",
 ]

@@ -126,7 +126,8 @@ typed_fields = {
     ),
     "stdin": st.text(max_size=20),
     "limits": st.fixed_dictionaries(
-        {}, optional={"time": numbers, "memory": numbers, "output": numbers}
+        {},
+        optional={"time": numbers, "memory": numbers, "output": numbers, "processes": numbers},
     ),
     "executable_path": st.sampled_from(
         ["/snekbin/python/default/bin/python", "/usr/bin/python3", ""]

@@ -97,6 +97,15 @@ def test_plain_clone_is_allowed_and_fails_on_the_pids_limit(run):
     assert result.stdout == "survived -1 11\n"  # EAGAIN from the pids cgroup, not SIGSYS
 
 
+def test_threads_are_allowed_when_the_process_limit_allows_them(run):
+    """glibc's pthread_create tries clone3 (ENOSYS here), then clone with CLONE_THREAD."""
+    code = (
+        "import threading\nt = threading.Thread(target=print, args=('thread',))\n"
+        "t.start(); t.join()"
+    )
+    assert run(code, limits={"processes": 2}).stdout == "thread\n"
+
+
 def test_reading_the_personality_is_allowed(run):
     result = run(syscall_job(135, "0xffffffff"))
     assert result.stdout == "survived 0 0\n"

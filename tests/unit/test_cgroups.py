@@ -37,20 +37,24 @@ def test_v1_prepare_creates_parents_and_limits_swap(tmp_path):
     make_v1(tmp_path)
     cgroups = limits.prepare(tmp_path)
     assert (tmp_path / "pids" / "NSJAIL").is_dir()
-    args = cgroups.nsjail_args(1000)
+    args = cgroups.nsjail_args(limits.JailLimits(memory=1000, processes=3))
     assert args[args.index("--cgroup_mem_max") + 1] == "1000"
+    assert args[args.index("--cgroup_pids_max") + 1] == "3"
     assert args[args.index("--cgroup_mem_memsw_max") + 1] == "1000"
     assert "--use_cgroupv2" not in args
 
 
 def test_v1_without_swap_accounting_sets_no_swap_flag(tmp_path):
     make_v1(tmp_path, memsw=False)
-    assert "--cgroup_mem_memsw_max" not in limits.prepare(tmp_path).nsjail_args(1000)
+    assert "--cgroup_mem_memsw_max" not in limits.prepare(tmp_path).nsjail_args(
+        limits.JailLimits(memory=1000, processes=1)
+    )
 
 
 def test_v2_flags_point_at_the_parent_and_forbid_swap():
     cgroups = limits.Cgroups(version=2, root=limits.CGROUP_ROOT, limits_swap=True)
-    args = cgroups.nsjail_args(52428800)
+    args = cgroups.nsjail_args(limits.JailLimits(memory=52428800, processes=4))
+    assert args[args.index("--cgroup_pids_max") + 1] == "4"
     assert args[:3] == ["--use_cgroupv2", "--cgroupv2_mount", "/sys/fs/cgroup/NSJAIL"]
     assert args[args.index("--cgroup_mem_swap_max") + 1] == "0"
 

@@ -48,3 +48,15 @@ def test_a_switch_reads_the_usual_words(raw, value):
 def test_a_switch_refuses_anything_else():
     with pytest.raises(settings.SettingsError, match="SNEKBOX_PLAYGROUND"):
         settings.load({"SNEKBOX_PLAYGROUND": "maybe"})
+
+
+def test_the_default_process_limit_is_one_of_at_most_sixteen():
+    s = settings.load({})
+    assert (s.process_limit, s.max_process_limit) == (1, 16)
+
+
+@pytest.mark.parametrize("limit", ["0", "17"])
+def test_the_process_limit_is_between_one_and_its_maximum(limit):
+    # 0 would be no limit at all to nsjail.
+    with pytest.raises(settings.SettingsError, match="SNEKBOX_PROCESS_LIMIT"):
+        settings.load({"SNEKBOX_PROCESS_LIMIT": limit})
