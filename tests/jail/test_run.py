@@ -91,7 +91,7 @@ def test_a_watch_gets_the_output_as_read_up_to_the_limit(jobs, warm):
     spec = RunSpec(jobs.runtimes["default"], ("-c", "print('a' * 600); print('b' * 600)"), LIMITS)
     chunks: list[bytes] = []
     watch = Watch(sink=chunks.append)
-    jail = WarmJail(jobs.jail, spec.runtime, LIMITS.memory, LIMITS.time) if warm else jobs.jail
+    jail = WarmJail(jobs.jail, spec.runtime, LIMITS.jail, LIMITS.time) if warm else jobs.jail
     result = jail.run(spec, watch)
     assert watch.started.is_set()
     assert (result.truncated, b"".join(chunks)) == (True, result.stdout.encode())
@@ -104,13 +104,13 @@ def test_a_cancelled_run_stops_before_its_time_limit_and_releases_everything(job
     watch = Watch()
     threading.Thread(target=lambda: watch.started.wait() and watch.cancel.set()).start()
     if warm:
-        run = WarmJail(jobs.jail, spec.runtime, LIMITS.memory, LIMITS.time)
+        run = WarmJail(jobs.jail, spec.runtime, LIMITS.jail, LIMITS.time)
         with pytest.raises(Cancelled):
             run.run(spec, watch)
     else:
         with Run(jobs.jail) as run, pytest.raises(Cancelled):
             run.load(spec)
-            run.start(spec.runtime, LIMITS.memory, 40, spec.args)
+            run.start(spec.runtime, LIMITS.jail, 40, spec.args)
             run.finish(spec, watch)
     assert released(run)
     assert not processes_running_as(range(run.lease.uid, run.lease.uid + 1))
