@@ -1,6 +1,6 @@
 // The snekbox playground: sends the editor's code to POST /eval and shows the answer.
 // Everything a job produced (output, file names, files) is shown as text or through
-// blob: URLs, never as markup.
+// blob: and data: URLs, never as markup.
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "snekbox-token";
@@ -281,8 +281,10 @@ function showFiles(files) {
     item.append(download, ` ${sizeText(file.size)}`);
     const type = IMAGE_TYPES[name.split(".").pop().toLowerCase()];
     if (type) {
+      // A data: URL, not a blob: one: opened in a tab of its own, an SVG's script would
+      // run in this page's origin from a blob: URL, in an opaque one from a data: URL.
       const image = document.createElement("img");
-      image.src = remember(URL.createObjectURL(new Blob([bytes], { type })));
+      image.src = `data:${type};base64,${file.content}`;
       image.alt = `image ${file.path}`;
       item.append(image);
     }
