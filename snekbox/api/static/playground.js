@@ -274,7 +274,8 @@ function showFiles(files) {
     const name = file.path.split("/").pop();
     // Downloads are octet-streams: a job's HTML or SVG never opens as a page of this origin.
     const download = document.createElement("a");
-    download.href = remember(URL.createObjectURL(new Blob([bytes])));
+    const blob = new Blob([bytes], { type: "application/octet-stream" });
+    download.href = remember(URL.createObjectURL(blob));
     download.download = name;
     download.textContent = file.path;
     const item = document.createElement("li");
