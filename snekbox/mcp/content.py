@@ -30,12 +30,13 @@ MAX_FILES_BYTES = 8 * 1024 * 1024  # of all files sent back together
 MAX_FILES = 20
 MAX_NOTE_CHARS = 2_000  # of the note naming the files left out
 
-# The image types models take, each with how its bytes may begin: a file named like an
-# image that is not one goes back as a resource, as a model's API refuses broken images.
-IMAGE_STARTS = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
+# The image types models take, each with how its bytes may begin and how they end: a file
+# named like an image that is not one, or is cut short (a job stopped while saving it), goes
+# back as a resource, as a model's API refuses broken images.
+IMAGE_SHAPES = {
+    "image/png": ((b"\x89PNG\r\n\x1a\n",), b"IEND\xaeB`\x82"),
+    "image/jpeg": ((b"\xff\xd8\xff",), b"\xff\xd9"),
+    "image/gif": ((b"GIF87a", b"GIF89a"), b";"),
 }
 STATUSES = {
     "ok": "ok",
@@ -74,8 +75,10 @@ def output(text: str) -> str:
 def image_type(file: File) -> str | None:
     """The MIME type of a file that is an image a model can take, else None."""
     kind = mimetypes.guess_type(file.path)[0]
-    starts = IMAGE_STARTS.get(kind or "")
-    return kind if starts and file.content[:64].lstrip().startswith(starts) else None
+    if kind not in IMAGE_SHAPES:
+        return None
+    starts, end = IMAGE_SHAPES[kind]
+    return kind if file.content.startswith(starts) and file.content.endswith(end) else None
 
 
 def file_block(file: File) -> ContentBlock:

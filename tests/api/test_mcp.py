@@ -171,7 +171,8 @@ def in_process(snekbox_url: str) -> Callable[[], Client]:
 
 def test_images_by_type_and_content_others_as_resources(snekbox_url):
     code = (
-        "open('a.gif', 'wb').write(b'GIF89a' + bytes(20))\n"
+        "open('a.gif', 'wb').write(b'GIF89a' + bytes(20) + b';')\n"
+        "open('cut.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20))\n"
         "open('b.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n"
         "open('fake.png', 'w').write('not a png')\n"
         "open('data.bin', 'wb').write(bytes([255, 0]))"
@@ -193,6 +194,7 @@ def test_images_by_type_and_content_others_as_resources(snekbox_url):
         '<svg xmlns="http://www.w3.org/2000/svg"/>',
     )
     assert resources["snekbox:///home/fake.png"].text == "not a png"
+    assert base64.b64decode(resources["snekbox:///home/cut.png"].blob) == PNG + bytes(20)
     assert base64.b64decode(resources["snekbox:///home/data.bin"].blob) == b"\xff\x00"
     assert resources["snekbox:///home/data.bin"].mime_type == "application/octet-stream"
 
