@@ -36,21 +36,29 @@ def install() -> None:
 
 def save_open_figures() -> None:
     """Each figure still open as /home/figure-N.png (N its number), unless the job wrote a
-    file of that name itself."""
+    file of that name itself.
+
+    Each is written under a hidden name (never returned) and linked into place once whole:
+    a job killed while saving (at its time or memory limit) returns no half-written image.
+    """
     pyplot = sys.modules.get(PYPLOT)
     if pyplot is None:
         return
     for number in pyplot.get_fignums():
         path = f"{HOME}/figure-{number}.png"
+        partial = f"{HOME}/.figure-{number}.png.partial"
         try:
-            with open(path, "xb") as file:
-                try:
-                    pyplot.figure(number).savefig(file, format="png")
-                except BaseException:
-                    os.unlink(path)  # no half-written image (over a limit, or a bad plot)
-                    raise
-        except Exception:
+            file = open(partial, "xb")
+        except OSError:
             continue
+        try:
+            with file:
+                pyplot.figure(number).savefig(file, format="png")
+            os.link(partial, path)  # fails if the job wrote figure-N.png itself
+        except Exception:
+            pass  # left out (a bad plot, a full /home)
+        finally:
+            os.unlink(partial)
 
 
 class _PyplotFinder:

@@ -1,8 +1,9 @@
 """A job's result as MCP content for a model: a verdict line, the output, then the files.
 
-Images the job wrote (PNG, JPEG, GIF, SVG) become image content, other files embedded
-resources. All of it is bounded, so that one job cannot flood an agent's context: long
-output keeps its head and tail, and files past the limits are named in a note instead.
+Images the job wrote (PNG, JPEG, GIF) become image content, other files (SVG too: it is
+markup that may hold script, and models take no SVG image) embedded resources. All of it
+is bounded, so that one job cannot flood an agent's context: long output keeps its head
+and tail, and files past the limits are named in a (bounded) note instead.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ MAX_IMAGE_BYTES = 2 * 1024 * 1024  # of one image
 MAX_FILE_BYTES = 256 * 1024  # of one other file
 MAX_FILES_BYTES = 8 * 1024 * 1024  # of all files sent back together
 MAX_FILES = 20
+MAX_NOTE_CHARS = 2_000  # of the note naming the files left out
 
-# The image types models take, each with how its bytes may begin: a file named like an
-# image that is not one goes back as a resource, as a model's API refuses broken images.
-IMAGE_STARTS = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/svg+xml": (b"<svg", b"<?xml"),
+# The image types models take, each with how its bytes may begin and how they end: a file
+# named like an image that is not one, or is cut short (a job stopped while saving it), goes
+# back as a resource, as a model's API refuses broken images.
+IMAGE_SHAPES = {
+    "image/png": ((b"\x89PNG\r\n\x1a\n",), b"IEND\xaeB`\x82"),
+    "image/jpeg": ((b"\xff\xd8\xff",), b"\xff\xd9"),
+    "image/gif": ((b"GIF87a", b"GIF89a"), b";"),
 }
 STATUSES = {
     "ok": "ok",
@@ -73,8 +75,10 @@ def output(text: str) -> str:
 def image_type(file: File) -> str | None:
     """The MIME type of a file that is an image a model can take, else None."""
     kind = mimetypes.guess_type(file.path)[0]
-    starts = IMAGE_STARTS.get(kind or "")
-    return kind if starts and file.content[:64].lstrip().startswith(starts) else None
+    if kind not in IMAGE_SHAPES:
+        return None
+    starts, end = IMAGE_SHAPES[kind]
+    return kind if file.content.startswith(starts) and file.content.endswith(end) else None
 
 
 def file_block(file: File) -> ContentBlock:
@@ -113,11 +117,17 @@ def blocks(result: Result) -> list[ContentBlock]:
         room -= size
         found.append(file_block(file))
     if left_out:
-        found.append(
-            TextContent(
-                text=f"Files left out, over the limits ({MAX_FILES} files, {MAX_IMAGE_BYTES} "
-                f"bytes an image, {MAX_FILE_BYTES} another file, {MAX_FILES_BYTES} in all): "
-                + ", ".join(left_out)
-            )
-        )
+        found.append(TextContent(text=note(left_out)))
     return found
+
+
+def note(left_out: list[str]) -> str:
+    """Names the files left out, within MAX_NOTE_CHARS however many and long they are."""
+    text = (
+        f"Files left out, over the limits ({MAX_FILES} files, {MAX_IMAGE_BYTES} bytes an "
+        f"image, {MAX_FILE_BYTES} another file, {MAX_FILES_BYTES} in all): " + ", ".join(left_out)
+    )
+    if len(text) <= MAX_NOTE_CHARS:
+        return text
+    end = f" ... ({len(left_out)} files in all)"
+    return text[: MAX_NOTE_CHARS - len(end)] + end

@@ -109,7 +109,7 @@ def describe_run(service: Service) -> str:
         "The result: first the verdict (status: ok, error, timeout, oom, output_limit, "
         "signal or internal_error; the return code; the duration; whether the output was "
         "truncated), then the output, then each file written or changed under /home: "
-        "images (PNG, JPEG, GIF, SVG) as images, other files as embedded resources. Long "
+        "images (PNG, JPEG, GIF) as images, other files (SVG too) as embedded resources. Long "
         "output keeps its start and end, and files over the size limits are named in a "
         "note instead. matplotlib figures still open when the code ends come back as "
         "figure-N.png images: no savefig or plt.show() is needed (where the runtime has "

@@ -103,3 +103,34 @@ def test_a_job_without_matplotlib_is_unaffected(plotting, jail):
         sorted([*modules, "_snekbox_figures"]),
         ["_PyplotFinder", *finders],
     ]
+
+
+@pytest.mark.parametrize("jail", ["cold", "warm"])
+def test_the_saver_and_its_view_are_read_only_to_jobs(plotting, jail):
+    """A job asked for figures cannot change the saver, nor add a start-up hook, for itself
+    or for the jobs after it."""
+    code = (
+        "import errno, os, _snekbox_figures as saver\n"
+        "where = os.path.dirname(saver.__file__)\n"
+        "for path in (saver.__file__, where + '/zz.pth', where + '/../../../pyvenv.cfg'):\n"
+        "    try:\n"
+        "        open(path, 'a').write('import os; os._exit(9)\\n')\n"
+        "        print('written', path)\n"
+        "    except OSError as e:\n"
+        "        print(e.errno in (errno.EROFS, errno.EACCES))\n"
+    )
+    for _ in range(2):
+        answer = evaluate(plotting, jail, code, figures=True)
+        assert (answer["status"], answer["stdout"]) == ("ok", "True\nTrue\nTrue\n")
+
+
+def test_many_or_huge_figures_meet_the_jobs_own_limits(plotting):
+    """Saving happens inside the job: more figures than a job may return files, or one too
+    large for its memory, end as any job's files or memory would."""
+    many = "import matplotlib.pyplot as plt\nfor n in range(150):\n    plt.figure(figsize=(1, 1))\n"
+    answer = evaluate(plotting, "cold", many, figures=True)
+    assert answer["status"] == "ok"
+    assert 0 < len(answer["files"]) <= 100  # max_output_files
+    huge = "import matplotlib.pyplot as plt\nplt.figure(figsize=(500, 500)).gca().plot([1, 2])\n"
+    answer = evaluate(plotting, "cold", huge, figures=True)
+    assert (answer["status"], answer["files"]) == ("oom", [])

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, EmbeddedResource, ImageContent, TextContent
@@ -170,7 +171,8 @@ def in_process(snekbox_url: str) -> Callable[[], Client]:
 
 def test_images_by_type_and_content_others_as_resources(snekbox_url):
     code = (
-        "open('a.gif', 'wb').write(b'GIF89a' + bytes(20))\n"
+        "open('a.gif', 'wb').write(b'GIF89a' + bytes(20) + b';')\n"
+        "open('cut.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20))\n"
         "open('b.svg', 'w').write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n"
         "open('fake.png', 'w').write('not a png')\n"
         "open('data.bin', 'wb').write(bytes([255, 0]))"
@@ -181,11 +183,18 @@ def test_images_by_type_and_content_others_as_resources(snekbox_url):
         for b in result.content
         if isinstance(b, ImageContent)
     ]
-    assert images == [("image/gif", b"GIF89a"), ("image/svg+xml", b"<svg x")]
+    # SVG is markup that can hold script, and models' APIs take no SVG image: it is text.
+    assert images == [("image/gif", b"GIF89a")]
     resources = {
         b.resource.uri: b.resource for b in result.content if isinstance(b, EmbeddedResource)
     }
+    svg = resources["snekbox:///home/b.svg"]
+    assert (svg.mime_type, svg.text) == (
+        "image/svg+xml",
+        '<svg xmlns="http://www.w3.org/2000/svg"/>',
+    )
     assert resources["snekbox:///home/fake.png"].text == "not a png"
+    assert base64.b64decode(resources["snekbox:///home/cut.png"].blob) == PNG + bytes(20)
     assert base64.b64decode(resources["snekbox:///home/data.bin"].blob) == b"\xff\x00"
     assert resources["snekbox:///home/data.bin"].mime_type == "application/octet-stream"
 
@@ -258,3 +267,29 @@ def test_a_bad_http_address_is_refused_before_anything_starts():
     )
     assert done.returncode == 2
     assert "argument --http: 'localhost:http' is not [HOST:]PORT" in done.stderr
+
+
+def test_many_files_with_long_names_leave_a_short_note(snekbox_url):
+    """The note naming the files left out is bounded too: a job's file names cannot flood
+    an agent's context."""
+    code = (
+        "import os\ndeep = '/'.join(['d' * 250] * 12)\nos.makedirs(deep)\n"
+        "for n in range(100):\n    open(f'{deep}/{n:03}', 'w').close()"
+    )
+    result = run_python(in_process(snekbox_url), code=code)
+    note = texts(result)[-1]
+    assert note.startswith("Files left out, over the limits")
+    assert len(note) <= content.MAX_NOTE_CHARS
+    assert note.endswith("(80 files in all)")
+
+
+def test_the_http_transport_refuses_other_hosts_and_origins(http_url):
+    """On loopback, a web page cannot reach the tools by DNS rebinding, nor from its origin:
+    they would run code with this server's snekbox token."""
+    ask = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Accept": "application/json, text/event-stream"}
+    assert httpx.post(http_url, json=ask, headers=headers).status_code == 200
+    rebound = httpx.post(http_url, json=ask, headers={**headers, "Host": "attacker.example"})
+    assert rebound.status_code == 421
+    cross = httpx.post(http_url, json=ask, headers={**headers, "Origin": "http://attacker.example"})
+    assert cross.status_code == 403

@@ -1,6 +1,6 @@
 // The snekbox playground: sends the editor's code to POST /eval and shows the answer.
 // Everything a job produced (output, file names, files) is shown as text or through
-// blob: URLs, never as markup.
+// blob: and data: URLs, never as markup.
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "snekbox-token";
@@ -274,15 +274,18 @@ function showFiles(files) {
     const name = file.path.split("/").pop();
     // Downloads are octet-streams: a job's HTML or SVG never opens as a page of this origin.
     const download = document.createElement("a");
-    download.href = remember(URL.createObjectURL(new Blob([bytes])));
+    const blob = new Blob([bytes], { type: "application/octet-stream" });
+    download.href = remember(URL.createObjectURL(blob));
     download.download = name;
     download.textContent = file.path;
     const item = document.createElement("li");
     item.append(download, ` ${sizeText(file.size)}`);
     const type = IMAGE_TYPES[name.split(".").pop().toLowerCase()];
     if (type) {
+      // A data: URL, not a blob: one: opened in a tab of its own, an SVG's script would
+      // run in this page's origin from a blob: URL, in an opaque one from a data: URL.
       const image = document.createElement("img");
-      image.src = remember(URL.createObjectURL(new Blob([bytes], { type })));
+      image.src = `data:${type};base64,${file.content}`;
       image.alt = `image ${file.path}`;
       item.append(image);
     }
