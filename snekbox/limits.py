@@ -2,6 +2,7 @@
 
 nsjail creates one child cgroup per run (NSJAIL.<pid>) under a parent that must exist
 already; this module finds which cgroup version the host uses and prepares that parent.
+It also lowers a job's CPU weight when snekbox demotes it (snekbox.jail.priority).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from pathlib import Path
 PARENT = "NSJAIL"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids")
+# A demoted job's CPU weight: the least there is. On v1 demoted jobs share one cpu cgroup
+# (the cpu hierarchy's NSJAIL) with these shares; on v2 each one's own cgroup gets it.
+V1_DEMOTED_SHARES = 2
+V2_DEMOTED_WEIGHT = 1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class CgroupError(RuntimeError):
@@ -59,6 +65,34 @@ class Cgroups:
                     continue
                 removed.append(cgroup)
         return removed
+
+    def job_cgroup(self, job_pid: int) -> Path:
+        """The run cgroup nsjail made for the job `job_pid` (on v1, its pids one)."""
+        return self.parents[-1] / f"{PARENT}.{job_pid}"
+
+    def cpu_used(self, job_pid: int) -> float:
+        """Seconds of CPU the job's processes have used (v1 counts the living ones and the
+        children they reaped, as it has no per-run cpu accounting); OSError once gone."""
+        cgroup = self.job_cgroup(job_pid)
+        if self.version == 2:
+            stat = dict(line.split() for line in (cgroup / "cpu.stat").read_text().splitlines())
+            return int(stat["usage_usec"]) / 1e6
+        ticks = 0
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
+        return ticks / CLOCK_TICKS
+
+    def demote(self, job_pid: int) -> None:
+        """Give the job the least CPU weight, so that it yields to every other job;
+        OSError once it is gone."""
+        cgroup = self.job_cgroup(job_pid)
+        if self.version == 2:
+            (cgroup / "cpu.weight").write_text(str(V2_DEMOTED_WEIGHT))
+            return
+        demoted = self.root / "cpu" / PARENT / "cgroup.procs"
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            demoted.write_text(pid)
 
     def nsjail_args(self, memory: int) -> list[str]:
         """Flags that put a run under `parent` with `memory` bytes and no swap."""
@@ -140,7 +174,7 @@ def _write(path: Path, value: str) -> None:
 
 
 def _enable_controllers(cgroup: Path) -> None:
-    wanted = {"memory", "pids"}
+    wanted = {"memory", "pids", "cpu"}
     available = set((cgroup / "cgroup.controllers").read_text().split())
     if not wanted <= available:
         raise CgroupError(
@@ -168,14 +202,19 @@ def _move_self_out_of_root(root: Path) -> None:
 
 
 def prepare(root: Path = CGROUP_ROOT) -> Cgroups:
-    """Create snekbox's parent cgroup with memory and pids delegated to it."""
+    """Create snekbox's parent cgroup with memory, pids and cpu delegated to it (on v1,
+    the cpu hierarchy's NSJAIL is where demoted jobs go)."""
     version = detect_version(root)
     if version == 1:
-        for name in V1_CONTROLLERS:
+        for name in (*V1_CONTROLLERS, "cpu"):
             try:
                 (root / name / PARENT).mkdir(exist_ok=True)
             except OSError as e:
-                raise CgroupError(f"cannot create {root / name / PARENT}: {e.strerror}") from e
+                raise CgroupError(
+                    f"cannot create {root / name / PARENT}: {e.strerror}; snekbox needs the "
+                    f"v1 {name} hierarchy mounted at {root / name}"
+                ) from e
+        _write(root / "cpu" / PARENT / "cpu.shares", str(V1_DEMOTED_SHARES))
         memsw = root / "memory" / PARENT / "memory.memsw.limit_in_bytes"
         return Cgroups(1, root, limits_swap=memsw.exists())
 

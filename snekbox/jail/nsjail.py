@@ -39,7 +39,8 @@ class RunSpec:
 
 class NsJail:
     """nsjail with `config` plus the per-run flags added here, and what runs share: the
-    cgroups, the work directory, the uid range, the runtimes' views, the limits of /home."""
+    cgroups, the work directory, the uid range, the runtimes' views, the limits of /home,
+    the CPU seconds after which a job yields to others (snekbox.jail.priority)."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class NsJail:
         runtimes: dict[str, Runtime],
         tmpfs_size: int,
         max_output_files: int,
+        demote_after_cpu: float,
     ):
         self.binary = binary
         self.config = config
@@ -60,6 +62,7 @@ class NsJail:
         self.runtimes = runtimes
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
+        self.demote_after_cpu = demote_after_cpu
         self._views = {name: rt.expose(workdir) for name, rt in runtimes.items()}
 
     def command(

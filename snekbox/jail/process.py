@@ -60,13 +60,21 @@ def start(
     )
 
 
-def supervise(proc: subprocess.Popen, log_fd: int, time_limit: float, output_limit: int) -> Outcome:
+def supervise(
+    proc: subprocess.Popen,
+    log_fd: int,
+    time_limit: float,
+    output_limit: int,
+    check: Callable[[], None],
+    check_interval: float,
+) -> Outcome:
     """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
-    at either limit; the time limit counts from now."""
+    at either limit; the time limit counts from now. `check` is called every
+    `check_interval` seconds while the output is read."""
     began = time.monotonic()
     deadline = began + time_limit
     try:
-        output, stopped = _read(proc, deadline, output_limit)
+        output, stopped = _read(proc, deadline, output_limit, check, check_interval)
         if stopped is None:
             try:
                 proc.wait(timeout=max(deadline - time.monotonic(), 0))
@@ -95,17 +103,27 @@ def _output(proc: subprocess.Popen) -> typing.IO[bytes]:
     return proc.stdout
 
 
-def _read(proc: subprocess.Popen, deadline: float, limit: int) -> tuple[bytes, Stop | None]:
+def _read(
+    proc: subprocess.Popen,
+    deadline: float,
+    limit: int,
+    check: Callable[[], None],
+    check_interval: float,
+) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0
     fd = _output(proc).fileno()
+    next_check = time.monotonic() + check_interval
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 return b"".join(chunks), Stop.TIMEOUT
-            if not selector.select(remaining):
+            if now >= next_check:
+                check()
+                next_check = now + check_interval
+            if not selector.select(min(deadline, next_check) - now):
                 continue
             chunk = os.read(fd, READ_SIZE)
             if not chunk:

@@ -15,7 +15,7 @@ import re
 import subprocess
 from typing import TYPE_CHECKING
 
-from snekbox.jail import process
+from snekbox.jail import priority, process
 from snekbox.jail.runtimes import Runtime
 from snekbox.result import EvalResult, FileAttachment, Status
 
@@ -125,7 +125,15 @@ class Run:
 
     def finish(self, spec: RunSpec) -> EvalResult:
         """Supervise the job to its end, its time limit counting from now; its result."""
-        outcome = process.supervise(self.proc, self.log_fd, spec.limits.time, spec.limits.output)
+        demotion = priority.Demotion(self.jail.cgroups, self.proc.pid, self.jail.demote_after_cpu)
+        outcome = process.supervise(
+            self.proc,
+            self.log_fd,
+            spec.limits.time,
+            spec.limits.output,
+            demotion.check,
+            priority.CHECK_INTERVAL,
+        )
         self._end()
         return result(outcome, self.home.collect_outputs(self.jail.max_output_files))
 
