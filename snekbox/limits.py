@@ -18,6 +18,7 @@ V1_CONTROLLERS = ("memory", "pids")
 # (the cpu hierarchy's NSJAIL) with these shares; on v2 each one's own cgroup gets it.
 V1_DEMOTED_SHARES = 2
 V2_DEMOTED_WEIGHT = 1
+V2_DEFAULT_WEIGHT = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -93,6 +94,16 @@ class Cgroups:
         demoted = self.root / "cpu" / PARENT / "cgroup.procs"
         for pid in (cgroup / "cgroup.procs").read_text().split():
             demoted.write_text(pid)
+
+    def promote(self, job_pid: int) -> None:
+        """Give a demoted job the CPU weight it started with (on v1 its processes go back
+        to the root of the cpu hierarchy); OSError once it is gone."""
+        cgroup = self.job_cgroup(job_pid)
+        if self.version == 2:
+            (cgroup / "cpu.weight").write_text(str(V2_DEFAULT_WEIGHT))
+            return
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            (self.root / "cpu" / "cgroup.procs").write_text(pid)
 
     def nsjail_args(self, memory: int) -> list[str]:
         """Flags that put a run under `parent` with `memory` bytes and no swap."""

@@ -1,38 +1,47 @@
 """Short jobs first: a job that has used a good share of CPU yields to newer ones.
 
-While a run is supervised, its job's CPU time is checked every CHECK_INTERVAL seconds of
-wall-clock time (a job that ends sooner is never checked). Once it reaches the threshold
-(the demote_after_cpu setting), the job's cgroup gets the least CPU weight there is
+While a run is supervised, its job's CPU time is checked every Demotion.interval seconds
+of wall-clock time (a job that ends sooner is never checked). Once it reaches the
+threshold (the demote_after_cpu setting), the job's cgroup gets the least CPU weight there is
 (snekbox.limits.Cgroups.demote): it still has every core no other job wants, and its
-time limit still ends it, with the same verdict.
+time limit still ends it, with the same verdict. Before snekbox stops a demoted job it
+gets its weight back, as a process needs CPU to die: on a busy host it would otherwise
+hold its slot long after its time limit.
 """
 
 from __future__ import annotations
 
-from snekbox.limits import Cgroups
+import contextlib
 
-CHECK_INTERVAL = 0.05
+from snekbox.limits import Cgroups
 
 
 class Demotion:
     """Demotes the job of the nsjail `nsjail_pid` once it has used `threshold` seconds of
-    CPU; call check() while it runs."""
+    CPU (a snekbox.jail.process.Watch)."""
+
+    interval = 0.05
 
     def __init__(self, cgroups: Cgroups, nsjail_pid: int, threshold: float):
         self.cgroups = cgroups
         self.threshold = threshold
-        self.done = False
+        self.job: int | None = None  # once demoted
         # nsjail's one child is the job (the pid its run cgroup is named after).
         self._children = f"/proc/{nsjail_pid}/task/{nsjail_pid}/children"
 
     def check(self) -> None:
-        if self.done:
+        if self.job is not None:
             return
         try:
             with open(self._children) as f:
                 children = f.read().split()
             if children and self.cgroups.cpu_used(int(children[0])) >= self.threshold:
                 self.cgroups.demote(int(children[0]))
-                self.done = True
+                self.job = int(children[0])
         except OSError:
             pass  # the job is not in its cgroup yet, or has just ended
+
+    def before_stop(self) -> None:
+        if self.job is not None:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                self.cgroups.promote(self.job)

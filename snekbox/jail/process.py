@@ -25,6 +25,17 @@ class Stop(enum.Enum):
     OUTPUT = "output"
 
 
+class Watch(typing.Protocol):
+    """Watches a job while it is supervised: check() every `interval` seconds while it
+    runs, and before_stop() once if snekbox stops it."""
+
+    interval: float
+
+    def check(self) -> None: ...
+
+    def before_stop(self) -> None: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What came out of one nsjail process."""
@@ -65,16 +76,14 @@ def supervise(
     log_fd: int,
     time_limit: float,
     output_limit: int,
-    check: Callable[[], None],
-    check_interval: float,
+    watch: Watch,
 ) -> Outcome:
     """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
-    at either limit; the time limit counts from now. `check` is called every
-    `check_interval` seconds while the output is read."""
+    at either limit; the time limit counts from now."""
     began = time.monotonic()
     deadline = began + time_limit
     try:
-        output, stopped = _read(proc, deadline, output_limit, check, check_interval)
+        output, stopped = _read(proc, deadline, output_limit, watch)
         if stopped is None:
             try:
                 proc.wait(timeout=max(deadline - time.monotonic(), 0))
@@ -83,6 +92,7 @@ def supervise(
     finally:
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
+            watch.before_stop()
             stop(proc)
         _output(proc).close()
     duration = time.monotonic() - began
@@ -107,13 +117,12 @@ def _read(
     proc: subprocess.Popen,
     deadline: float,
     limit: int,
-    check: Callable[[], None],
-    check_interval: float,
+    watch: Watch,
 ) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0
     fd = _output(proc).fileno()
-    next_check = time.monotonic() + check_interval
+    next_check = time.monotonic() + watch.interval
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
@@ -121,8 +130,8 @@ def _read(
             if now >= deadline:
                 return b"".join(chunks), Stop.TIMEOUT
             if now >= next_check:
-                check()
-                next_check = now + check_interval
+                watch.check()
+                next_check = now + watch.interval
             if not selector.select(min(deadline, next_check) - now):
                 continue
             chunk = os.read(fd, READ_SIZE)

@@ -127,12 +127,7 @@ class Run:
         """Supervise the job to its end, its time limit counting from now; its result."""
         demotion = priority.Demotion(self.jail.cgroups, self.proc.pid, self.jail.demote_after_cpu)
         outcome = process.supervise(
-            self.proc,
-            self.log_fd,
-            spec.limits.time,
-            spec.limits.output,
-            demotion.check,
-            priority.CHECK_INTERVAL,
+            self.proc, self.log_fd, spec.limits.time, spec.limits.output, demotion
         )
         self._end()
         return result(outcome, self.home.collect_outputs(self.jail.max_output_files))

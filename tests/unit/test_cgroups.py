@@ -59,7 +59,9 @@ def test_v1_without_cpu_hierarchy_is_a_clear_error(tmp_path):
         limits.prepare(tmp_path)
 
 
-def test_v1_demotion_moves_every_process_of_the_run_into_the_cpu_parent(tmp_path, monkeypatch):
+def test_v1_demotion_moves_every_process_of_the_run_into_the_cpu_parent_and_back(
+    tmp_path, monkeypatch
+):
     make_v1(tmp_path)
     cgroups = limits.prepare(tmp_path)
     run = tmp_path / "pids" / "NSJAIL" / "NSJAIL.42"
@@ -69,8 +71,9 @@ def test_v1_demotion_moves_every_process_of_the_run_into_the_cpu_parent(tmp_path
     written = []
     monkeypatch.setattr(Path, "write_text", lambda path, text: written.append((path, text)))
     cgroups.demote(42)
-    procs = tmp_path / "cpu" / "NSJAIL" / "cgroup.procs"
-    assert written == [(procs, "42"), (procs, "43")]
+    cgroups.promote(42)
+    demoted, root = tmp_path / "cpu" / "NSJAIL" / "cgroup.procs", tmp_path / "cpu" / "cgroup.procs"
+    assert written == [(demoted, "42"), (demoted, "43"), (root, "42"), (root, "43")]
 
 
 def test_v1_cpu_used_counts_the_run_processes(tmp_path):
@@ -83,7 +86,7 @@ def test_v1_cpu_used_counts_the_run_processes(tmp_path):
     assert cgroups.cpu_used(1) >= 0.04
 
 
-def test_v2_demotion_sets_the_run_cgroups_weight_and_reads_its_usage(tmp_path):
+def test_v2_demotion_sets_the_run_cgroups_weight_and_back_and_reads_its_usage(tmp_path):
     cgroups = limits.Cgroups(2, tmp_path, True)
     run = tmp_path / "NSJAIL" / "NSJAIL.7"
     run.mkdir(parents=True)
@@ -92,6 +95,8 @@ def test_v2_demotion_sets_the_run_cgroups_weight_and_reads_its_usage(tmp_path):
     assert cgroups.cpu_used(7) == 0.25
     cgroups.demote(7)
     assert (run / "cpu.weight").read_text() == "1"
+    cgroups.promote(7)
+    assert (run / "cpu.weight").read_text() == "100"
 
 
 def test_v1_without_swap_accounting_sets_no_swap_flag(tmp_path):
