@@ -20,7 +20,7 @@ class Demotion:
     """Demotes the job of the nsjail `nsjail_pid` once it has used `threshold` seconds of
     CPU (a snekbox.jail.process.Watch)."""
 
-    interval = 0.05
+    interval = 0.1
 
     def __init__(self, cgroups: Cgroups, nsjail_pid: int, threshold: float):
         self.cgroups = cgroups
