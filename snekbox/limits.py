@@ -84,26 +84,18 @@ class Cgroups:
             ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
         return ticks / CLOCK_TICKS
 
-    def demote(self, job_pid: int) -> None:
-        """Give the job the least CPU weight, so that it yields to every other job;
-        OSError once it is gone."""
+    def weigh(self, job_pid: int, demoted: bool) -> None:
+        """Give the job the least CPU weight, so that it yields to every other job, or (not
+        `demoted`) the weight it started with: on v1 its processes move into the cpu
+        hierarchy's NSJAIL, or back to that hierarchy's root. OSError once it is gone."""
         cgroup = self.job_cgroup(job_pid)
         if self.version == 2:
-            (cgroup / "cpu.weight").write_text(str(V2_DEMOTED_WEIGHT))
+            weight = V2_DEMOTED_WEIGHT if demoted else V2_DEFAULT_WEIGHT
+            (cgroup / "cpu.weight").write_text(str(weight))
             return
-        demoted = self.root / "cpu" / PARENT / "cgroup.procs"
+        target = self.root / "cpu" / (PARENT if demoted else "") / "cgroup.procs"
         for pid in (cgroup / "cgroup.procs").read_text().split():
-            demoted.write_text(pid)
-
-    def promote(self, job_pid: int) -> None:
-        """Give a demoted job the CPU weight it started with (on v1 its processes go back
-        to the root of the cpu hierarchy); OSError once it is gone."""
-        cgroup = self.job_cgroup(job_pid)
-        if self.version == 2:
-            (cgroup / "cpu.weight").write_text(str(V2_DEFAULT_WEIGHT))
-            return
-        for pid in (cgroup / "cgroup.procs").read_text().split():
-            (self.root / "cpu" / "cgroup.procs").write_text(pid)
+            target.write_text(pid)  # one pid per write
 
     def nsjail_args(self, memory: int) -> list[str]:
         """Flags that put a run under `parent` with `memory` bytes and no swap."""

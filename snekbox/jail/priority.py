@@ -3,7 +3,7 @@
 While a run is supervised, its job's CPU time is checked every Demotion.interval seconds
 of wall-clock time (a job that ends sooner is never checked). Once it reaches the
 threshold (the demote_after_cpu setting), the job's cgroup gets the least CPU weight there is
-(snekbox.limits.Cgroups.demote): it still has every core no other job wants, and its
+(snekbox.limits.Cgroups.weigh): it still has every core no other job wants, and its
 time limit still ends it, with the same verdict. Before snekbox stops a demoted job it
 gets its weight back, as a process needs CPU to die: on a busy host it would otherwise
 hold its slot long after its time limit.
@@ -36,12 +36,12 @@ class Demotion:
             with open(self._children) as f:
                 children = f.read().split()
             if children and self.cgroups.cpu_used(int(children[0])) >= self.threshold:
-                self.cgroups.demote(int(children[0]))
+                self.cgroups.weigh(int(children[0]), demoted=True)
                 self.job = int(children[0])
-        except OSError:
+        except (OSError, ValueError):
             pass  # the job is not in its cgroup yet, or has just ended
 
     def before_stop(self) -> None:
         if self.job is not None:
             with contextlib.suppress(OSError):  # ended meanwhile
-                self.cgroups.promote(self.job)
+                self.cgroups.weigh(self.job, demoted=False)

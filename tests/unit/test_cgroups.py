@@ -70,8 +70,8 @@ def test_v1_demotion_moves_every_process_of_the_run_into_the_cpu_parent_and_back
     # A real cgroup.procs takes one pid per write; a fake file would keep only the last.
     written = []
     monkeypatch.setattr(Path, "write_text", lambda path, text: written.append((path, text)))
-    cgroups.demote(42)
-    cgroups.promote(42)
+    cgroups.weigh(42, demoted=True)
+    cgroups.weigh(42, demoted=False)
     demoted, root = tmp_path / "cpu" / "NSJAIL" / "cgroup.procs", tmp_path / "cpu" / "cgroup.procs"
     assert written == [(demoted, "42"), (demoted, "43"), (root, "42"), (root, "43")]
 
@@ -93,9 +93,9 @@ def test_v2_demotion_sets_the_run_cgroups_weight_and_back_and_reads_its_usage(tm
     (run / "cpu.stat").write_text("usage_usec 250000\nuser_usec 200000\nsystem_usec 50000\n")
     (run / "cpu.weight").write_text("100\n")
     assert cgroups.cpu_used(7) == 0.25
-    cgroups.demote(7)
+    cgroups.weigh(7, demoted=True)
     assert (run / "cpu.weight").read_text() == "1"
-    cgroups.promote(7)
+    cgroups.weigh(7, demoted=False)
     assert (run / "cpu.weight").read_text() == "100"
 
 
