@@ -357,6 +357,13 @@ def ratio(value: float | None, baseline: float, limit: float, ok: bool = True) -
 def report(f: dict) -> None:
     """One table: every figure, then every target with PASS or FAIL."""
     idle, seq, pause = f["idle"], f["back_to_back"], f["pause_s"]
+    breakdown = [
+        (
+            f"  of which {part} (perf)",
+            f"{ms} ms, {f['cpu_breakdown_ms']['kernel mode'][part]} in kernel mode",
+        )
+        for part, ms in f["cpu_breakdown_ms"].get("all", {}).items()
+    ] or [("  where it goes", "not measured: needs perf and a server on this host")]
     rows = [
         ("/usr/bin/python3 -I -c pass, back to back", f"{f['baseline_python_ms']} ms"),
         (f"/usr/bin/python3 -I -c pass, {pause} s apart", f"{f['baseline_python_paced_ms']} ms"),
@@ -372,13 +379,7 @@ def report(f: dict) -> None:
             for c in f["concurrency"]
         ),
         ("CPU per job at concurrency 4 (all cores)", f"{f['cpu_per_job_ms']} ms"),
-        *(
-            (
-                f"  of which {part} (perf)",
-                f"{ms} ms, {f['cpu_breakdown_ms']['kernel mode'][part]} in kernel mode",
-            )
-            for part, ms in f["cpu_breakdown_ms"].get("all", {}).items()
-        ),
+        *breakdown,
         ("hello-world beside two sleepers", latencies(f["two_sleepers"])),
         ("hello-world beside four busy loops", latencies(f["four_busy"])),
         (
@@ -390,8 +391,6 @@ def report(f: dict) -> None:
             for name, t in f["targets"].items()
         ),
     ]
-    if not f["cpu_breakdown_ms"]:
-        rows.insert(8, ("  breakdown", "needs perf and a server on this host"))
     width = max(len(name) for name, _ in rows)
     print(f"snekbox at {f['url']}")
     for name, value in rows:
