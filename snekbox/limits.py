@@ -15,7 +15,8 @@ PARENT = "NSJAIL"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids")
 # A demoted job's CPU weight: the least there is. On v1 demoted jobs share one cpu cgroup
-# (the cpu hierarchy's NSJAIL) with these shares; on v2 each one's own cgroup gets it.
+# (NSJAIL under the service's own cpu cgroup, so that they stay within any CPU quota of the
+# service) with these shares; on v2 each one's own cgroup gets it.
 V1_DEMOTED_SHARES = 2
 V2_DEMOTED_WEIGHT = 1
 V2_DEFAULT_WEIGHT = 100
@@ -42,6 +43,8 @@ class Cgroups:
     version: int
     root: Path
     limits_swap: bool
+    # v1: the service's own cpu cgroup, where jobs start and where NSJAIL holds demoted ones.
+    cpu_home: Path | None = None
 
     @property
     def parents(self) -> list[Path]:
@@ -86,14 +89,15 @@ class Cgroups:
 
     def weigh(self, job_pid: int, demoted: bool) -> None:
         """Give the job the least CPU weight, so that it yields to every other job, or (not
-        `demoted`) the weight it started with: on v1 its processes move into the cpu
-        hierarchy's NSJAIL, or back to that hierarchy's root. OSError once it is gone."""
+        `demoted`) the weight it started with: on v1 its processes move into NSJAIL under
+        the service's cpu cgroup, or back to that cgroup. OSError once it is gone."""
         cgroup = self.job_cgroup(job_pid)
         if self.version == 2:
             weight = V2_DEMOTED_WEIGHT if demoted else V2_DEFAULT_WEIGHT
             (cgroup / "cpu.weight").write_text(str(weight))
             return
-        target = self.root / "cpu" / (PARENT if demoted else "") / "cgroup.procs"
+        assert self.cpu_home is not None  # prepare() finds it on v1
+        target = self.cpu_home / (PARENT if demoted else "") / "cgroup.procs"
         for pid in (cgroup / "cgroup.procs").read_text().split():
             target.write_text(pid)  # one pid per write
 
@@ -204,22 +208,32 @@ def _move_self_out_of_root(root: Path) -> None:
             pass  # a process that exited meanwhile, or a kernel thread that cannot move
 
 
+def _own_cgroup(controller: str) -> str:
+    """This process's cgroup in a v1 `controller` hierarchy, relative to its root."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path.lstrip("/")
+    return ""
+
+
 def prepare(root: Path = CGROUP_ROOT) -> Cgroups:
     """Create snekbox's parent cgroup with memory, pids and cpu delegated to it (on v1,
-    the cpu hierarchy's NSJAIL is where demoted jobs go)."""
+    NSJAIL under the service's own cpu cgroup is where demoted jobs go)."""
     version = detect_version(root)
     if version == 1:
-        for name in (*V1_CONTROLLERS, "cpu"):
+        cpu_home = root / "cpu" / _own_cgroup("cpu")
+        for parent in (*(root / name for name in V1_CONTROLLERS), cpu_home):
             try:
-                (root / name / PARENT).mkdir(exist_ok=True)
+                (parent / PARENT).mkdir(exist_ok=True)
             except OSError as e:
                 raise CgroupError(
-                    f"cannot create {root / name / PARENT}: {e.strerror}; snekbox needs the "
-                    f"v1 {name} hierarchy mounted at {root / name}"
+                    f"cannot create {parent / PARENT}: {e.strerror}; snekbox needs the v1 "
+                    f"memory, pids and cpu hierarchies mounted under {root}"
                 ) from e
-        _write(root / "cpu" / PARENT / "cpu.shares", str(V1_DEMOTED_SHARES))
+        _write(cpu_home / PARENT / "cpu.shares", str(V1_DEMOTED_SHARES))
         memsw = root / "memory" / PARENT / "memory.memsw.limit_in_bytes"
-        return Cgroups(1, root, limits_swap=memsw.exists())
+        return Cgroups(1, root, limits_swap=memsw.exists(), cpu_home=cpu_home)
 
     parent = root / PARENT
     try:

@@ -10,6 +10,12 @@ import pytest
 from snekbox import limits
 
 
+@pytest.fixture(autouse=True)
+def service_in_the_root_cgroup(monkeypatch):
+    """As the fake trees have it, whichever cpu cgroup the tests run in."""
+    monkeypatch.setattr(limits, "_own_cgroup", lambda controller: "")
+
+
 def make_v1(root, memsw=True):
     for name in ("memory", "pids", "cpu"):
         (root / name).mkdir()
@@ -51,11 +57,21 @@ def test_v1_prepare_gives_demoted_jobs_the_least_cpu_shares(tmp_path):
     assert (tmp_path / "cpu" / "NSJAIL" / "cpu.shares").read_text() == "2"
 
 
+def test_v1_demoted_jobs_stay_under_the_services_own_cpu_cgroup(tmp_path, monkeypatch):
+    make_v1(tmp_path)
+    home = tmp_path / "cpu" / "system.slice" / "snekbox.service"
+    home.mkdir(parents=True)
+    monkeypatch.setattr(limits, "_own_cgroup", lambda controller: "system.slice/snekbox.service")
+    cgroups = limits.prepare(tmp_path)
+    assert (home / "NSJAIL" / "cpu.shares").read_text() == "2"
+    assert cgroups.cpu_home == home
+
+
 def test_v1_without_cpu_hierarchy_is_a_clear_error(tmp_path):
     make_v1(tmp_path)
     (tmp_path / "cpu" / "tasks").unlink()
     (tmp_path / "cpu").rmdir()
-    with pytest.raises(limits.CgroupError, match="v1 cpu hierarchy"):
+    with pytest.raises(limits.CgroupError, match="memory, pids and cpu hierarchies"):
         limits.prepare(tmp_path)
 
 
