@@ -1,13 +1,16 @@
 """`snekbox bench [URL] [--json FILE]`: measure a running server against the speed targets.
 
-It starts no server. In one run of under two minutes it measures the same-run baselines
+It starts no server. In one run of about two minutes it measures the same-run baselines
 (a bare `/usr/bin/python3 -I -c pass` process, back to back and PAUSE seconds apart, and
-a bare nsjail + python run through snekbox.jail in this process, without HTTP),
-hello-world requests on an otherwise idle server (one at a time, PAUSE seconds apart) and
-back to back, throughput and latency at concurrency 1, 2, 4 and 8, hello-world latency
-(PAUSE apart) while two clients keep `time.sleep(2)` jobs running, sixteen concurrent
-one-second sleepers, and a POST /judge of 20 hello-world cases against 20 /eval requests
-sent at once; then it prints PASS or FAIL per target.
+the CPU it takes; a bare nsjail + python run through snekbox.jail in this process,
+without HTTP), hello-world requests on an otherwise idle server (one at a time, PAUSE
+seconds apart) and back to back, throughput and latency at concurrency 1, 2, 4 and 8 (4
+for CPU_SECONDS, with the CPU per job: busy time on all cores over jobs done), where that
+CPU goes (snekbox.bench_cpu, for a server on this host), hello-world latency (PAUSE
+apart) while two clients keep `time.sleep(2)` jobs running and while four keep `while
+True: pass` jobs running, sixteen concurrent one-second sleepers, and a POST /judge of 20
+hello-world cases against 20 /eval requests sent at once; then it prints one table with
+PASS or FAIL per target.
 
 Each figure is set against a baseline measured the same way. After a pause, anything
 runs slower at first (cold CPU caches; on a virtual machine, milliseconds), so idle
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,19 +33,26 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from snekbox import bench_cpu
+
 BARE_PYTHON = ["/usr/bin/python3", "-I", "-c", "pass"]
 HELLO = {"input": "print('hello world')"}
 HELLO_OUT = "hello world\n"
+JUDGE_CASES = 20
 LEVELS = (1, 2, 4, 8)
 LEVEL_SECONDS = 4.0
+CPU_CLIENTS = 4
+CPU_SECONDS = 10.0
+PROFILE_SECONDS = 5.0
+BUSY = {"input": "while True: pass"}
 SEQUENTIAL = 300
 IDLE = 100
 PAUSE = 0.1
 SLEEPER_WINDOW = 8.0
+SLEEPER = {"input": "import time; time.sleep(2)"}
 # No sequential phase or baseline runs longer than this, so the whole run stays bounded.
 PHASE_SECONDS = 12.0
 REQUEST_TIMEOUT = 30.0
-JUDGE_CASES = 20
 
 
 class Target:
@@ -96,6 +107,14 @@ def bare_python(n: int, pause: float = 0.0) -> list[float]:
         subprocess.run(BARE_PYTHON, check=True)
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def start_up_cpu(n: int = 40) -> float:
+    """CPU seconds (user and system) one BARE_PYTHON process takes, over `n` runs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    runs = len(bare_python(n))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs
 
 
 def bare_jail(n: int = 30) -> tuple[list[float], str]:
@@ -158,23 +177,47 @@ def concurrent(target: Target, clients: int, seconds: float) -> dict:
     elapsed = time.perf_counter() - start
     return {
         "clients": clients,
+        "jobs": len(latencies),
         "jobs_per_s": round(len(latencies) / elapsed, 1),
         "failed": len(failures),
         **percentiles(latencies),
     }
 
 
-def under_sleepers(target: Target, window: float) -> tuple[list[float], int, int]:
-    """Hello-world latencies while two clients run `time.sleep(2)` jobs in a loop."""
+def with_cpu(target: Target) -> tuple[dict, float]:
+    """Concurrency CPU_CLIENTS for CPU_SECONDS, and the CPU seconds per job it took: busy
+    time across all cores (everything on this host) over the jobs done."""
+    before = bench_cpu.busy_seconds()
+    level = concurrent(target, CPU_CLIENTS, CPU_SECONDS)
+    return level, (bench_cpu.busy_seconds() - before) / max(level["jobs"], 1)
+
+
+def breakdown(target: Target) -> dict[str, dict[str, float]]:
+    """Milliseconds of CPU per job by part (bench_cpu.PARTS), at concurrency CPU_CLIENTS:
+    in all, and of that in kernel mode. Empty without perf or a server on this host."""
+    with bench_cpu.profile(bench_cpu.server_pids(target.port)) as parts:
+        level = concurrent(target, CPU_CLIENTS, PROFILE_SECONDS)
+    jobs = max(level["jobs"], 1)
+    return {
+        name: {part: round(seconds[part] * 1000 / jobs, 2) for part in bench_cpu.PARTS}
+        for name, seconds in parts.items()
+    }
+
+
+def under_load(
+    target: Target, window: float, document: dict, clients: int, returncode: int
+) -> tuple[list[float], int, int]:
+    """Hello-world latencies while `clients` run `document`'s job in a loop; also how
+    many hello-worlds and how many of those jobs failed (not ending with `returncode`)."""
     stop = threading.Event()
-    sleeper_results: list[bool] = []
+    loop_results: list[bool] = []
 
-    def sleeper() -> None:
+    def loop() -> None:
         while not stop.is_set():
-            status, _, body = target.eval({"input": "import time; time.sleep(2)"})
-            sleeper_results.append(status == 200 and body["returncode"] == 0)
+            status, _, body = target.eval(document)
+            loop_results.append(status == 200 and body["returncode"] == returncode)
 
-    threads = [threading.Thread(target=sleeper) for _ in range(2)]
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
     for t in threads:
         t.start()
     time.sleep(0.5)
@@ -191,7 +234,7 @@ def under_sleepers(target: Target, window: float) -> tuple[list[float], int, int
     stop.set()
     for t in threads:
         t.join()
-    return samples, failed, sleeper_results.count(False)
+    return samples, failed, loop_results.count(False)
 
 
 def sixteen_sleepers(target: Target) -> tuple[float, int]:
@@ -249,142 +292,150 @@ def main(url: str, json_file: str | None) -> int:
 
     python = bare_python(40)
     python_paced = bare_python(20, PAUSE)
+    python_cpu = start_up_cpu()
     jail, jail_note = bare_jail()
     idle_samples, idle_failed = sequential(target, IDLE, PAUSE)
     seq, seq_failed = sequential(target, SEQUENTIAL)
-    levels = [concurrent(target, c, LEVEL_SECONDS) for c in LEVELS]
+    levels = [concurrent(target, c, LEVEL_SECONDS) for c in LEVELS if c != CPU_CLIENTS]
+    c4, cpu_per_job = with_cpu(target)
+    levels = sorted([*levels, c4], key=lambda level: level["clients"])
+    parts = breakdown(target)
     time.sleep(1)
-    loaded, loaded_failed, sleepers_failed = under_sleepers(target, SLEEPER_WINDOW)
+    sleeping = under_load(target, SLEEPER_WINDOW, SLEEPER, 2, 0)
+    time.sleep(1)
+    busy = under_load(target, SLEEPER_WINDOW, BUSY, 4, 137)
     time.sleep(1)
     idle_after, _ = sequential(target, IDLE // 2, PAUSE)
     wall16, failed16 = sixteen_sleepers(target)
     judging = judge_against_evals(target)
     python += bare_python(40)
     python_paced += bare_python(20, PAUSE)
+    python_cpu = (python_cpu + start_up_cpu()) / 2
 
     start_ms = statistics.median(python) * 1000
     start_paced_ms = statistics.median(python_paced) * 1000
-    idle = percentiles(idle_samples)
     idle_p50 = statistics.median(idle_samples + idle_after) * 1000
-    under = percentiles(loaded)
-    c4 = levels[LEVELS.index(4)]
-    needed = 1.5 / (start_ms / 1000)
     figures = {
         "url": url,
         "baseline_python_ms": round(start_ms, 2),
         "baseline_python_paced_ms": round(start_paced_ms, 2),
+        "baseline_python_cpu_ms": round(python_cpu * 1000, 2),
         "baseline_jail_ms": round(statistics.median(jail) * 1000, 2) if jail else None,
         "baseline_jail_note": jail_note,
         "pause_s": PAUSE,
-        "idle": {**idle, "n": len(idle_samples), "failed": idle_failed},
+        "idle": {**percentiles(idle_samples), "n": len(idle_samples), "failed": idle_failed},
+        "idle_p50": round(idle_p50, 2),
         "back_to_back": {**percentiles(seq), "n": len(seq), "failed": seq_failed},
         "concurrency": levels,
-        "two_sleepers": {
-            **under,
-            "n": len(loaded),
-            "failed": loaded_failed,
-            "sleepers_failed": sleepers_failed,
-            "idle_p50": round(idle_p50, 2),
-        },
+        "cpu_per_job_ms": round(cpu_per_job * 1000, 2),
+        "cpu_breakdown_ms": parts,
+        "two_sleepers": loaded(sleeping),
+        "four_busy": loaded(busy),
         "sixteen_sleepers": {"seconds": round(wall16, 2), "failed": failed16},
         "judge": judging,
-        "same_pace": {
-            "idle_vs_paced_start": under_target(idle["p50"], start_paced_ms),
-            "back_to_back_vs_start": under_target(percentiles(seq)["p50"], start_ms),
-        },
-        "targets": {
-            "latency": under_target(idle["p50"], start_paced_ms),
-            "throughput_c4": {
-                "value": c4["jobs_per_s"],
-                "limit": round(needed, 1),
-                "ratio": round(c4["jobs_per_s"] / needed, 2),
-                "pass": c4["jobs_per_s"] >= needed and c4["failed"] == 0,
-            },
-            "two_sleepers": under_target(
-                under["p50"], 1.5 * idle_p50, loaded_failed + sleepers_failed == 0
-            ),
-            "sixteen_sleepers": under_target(round(wall16 * 1000, 1), 3000, failed16 == 0),
-            "judge": {
-                "value": judging["judge_cases_per_s"],
-                "limit": judging["evals_per_s"],
-                "ratio": round(judging["judge_cases_per_s"] / judging["evals_per_s"], 2),
-                "pass": judging["judge_cases_per_s"] >= judging["evals_per_s"]
-                and judging["failed"] == 0,
-            },
-        },
     }
+    figures["targets"] = targets(figures, c4, python_cpu)
     report(figures)
     if json_file:
         Path(json_file).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 
-def under_target(value: float | None, limit: float, ok: bool = True) -> dict:
-    passed = value is not None and value <= limit and ok
+def loaded(measured: tuple[list[float], int, int]) -> dict:
+    samples, failed, loop_failed = measured
+    return {**percentiles(samples), "n": len(samples), "failed": failed, "loop_failed": loop_failed}
+
+
+def targets(f: dict, c4: dict, python_cpu: float) -> dict[str, dict]:
+    """Each target: its value, its limit and whether it passed."""
+    sleepers, busy = f["two_sleepers"], f["four_busy"]
+    jobs_per_start_up = c4["jobs_per_s"] * python_cpu
     return {
-        "value": value,
-        "limit": round(limit, 2),
-        "ratio": round(value / limit, 2) if value is not None else None,
-        "pass": passed,
+        "idle hello-world p50 / python start-up 0.1 s apart <= 0.5": ratio(
+            f["idle"]["p50"], f["baseline_python_paced_ms"], 0.5
+        ),
+        "back-to-back hello-world p50 / python start-up <= 1": ratio(
+            f["back_to_back"]["p50"], f["baseline_python_ms"], 1.0
+        ),
+        "jobs/s at concurrency 4 x start-up CPU >= 1.2": {
+            "value": round(jobs_per_start_up, 2),
+            "limit": 1.2,
+            "pass": jobs_per_start_up >= 1.2 and c4["failed"] == 0,
+        },
+        "hello-world p50 beside four busy loops / idle p50 <= 1.5": ratio(
+            busy["p50"], f["idle_p50"], 1.5, busy["failed"] + busy["loop_failed"] == 0
+        ),
+        "hello-world p50 beside two sleepers / idle p50 <= 1.5": ratio(
+            sleepers["p50"], f["idle_p50"], 1.5, sleepers["failed"] + sleepers["loop_failed"] == 0
+        ),
+        "sixteen 1 s sleepers done in < 3 s": {
+            "value": f["sixteen_sleepers"]["seconds"],
+            "limit": 3.0,
+            "pass": f["sixteen_sleepers"]["seconds"] < 3 and f["sixteen_sleepers"]["failed"] == 0,
+        },
+        f"judge cases/s >= {f['judge']['cases']} /eval requests at once, jobs/s": {
+            "value": f["judge"]["judge_cases_per_s"],
+            "limit": f["judge"]["evals_per_s"],
+            "pass": f["judge"]["judge_cases_per_s"] >= f["judge"]["evals_per_s"]
+            and f["judge"]["failed"] == 0,
+        },
     }
+
+
+def ratio(value: float | None, baseline: float, limit: float, ok: bool = True) -> dict:
+    """value / baseline against `limit`."""
+    share = round(value / baseline, 2) if value is not None else None
+    return {"value": share, "limit": limit, "pass": share is not None and share <= limit and ok}
 
 
 def report(f: dict) -> None:
-    idle, seq = f["idle"], f["back_to_back"]
-    sleepers, targets = f["two_sleepers"], f["targets"]
-    print(f"snekbox at {f['url']}")
-    print(
-        f"baseline  /usr/bin/python3 -I -c pass: p50 {f['baseline_python_ms']} ms back to "
-        f"back, {f['baseline_python_paced_ms']} ms {f['pause_s']} s apart"
-    )
-    print(
-        f"baseline  nsjail + python, no HTTP:    p50 {f['baseline_jail_ms']} ms "
-        f"({f['baseline_jail_note']})"
-    )
-    print(
-        f"hello-world, idle server, {f['pause_s']} s apart (n={idle['n']}, failed "
-        f"{idle['failed']}): p50 {idle['p50']} ms  p90 {idle['p90']} ms  p99 {idle['p99']} ms"
-    )
-    print(
-        f"hello-world, back to back (n={seq['n']}, failed {seq['failed']}): "
-        f"p50 {seq['p50']} ms  p90 {seq['p90']} ms  p99 {seq['p99']} ms"
-    )
-    print("concurrency  jobs/s   p50 ms   p90 ms   p99 ms  failed/refused")
-    for level in f["concurrency"]:
-        print(
-            f"{level['clients']:>11}  {level['jobs_per_s']:>6}  {level['p50']:>7}  "
-            f"{level['p90']:>7}  {level['p99']:>7}  {level['failed']:>6}"
+    """One table: every figure, then every target with PASS or FAIL."""
+    idle, seq, pause = f["idle"], f["back_to_back"], f["pause_s"]
+    breakdown = [
+        (
+            f"  of which {part} (perf)",
+            f"{ms} ms, {f['cpu_breakdown_ms']['kernel mode'][part]} in kernel mode",
         )
-    print(
-        f"two sleepers: hello-world p50 {sleepers['p50']} ms  p90 {sleepers['p90']} ms "
-        f"(idle p50 {sleepers['idle_p50']} ms; failed {sleepers['failed']}, "
-        f"sleepers failed {sleepers['sleepers_failed']})"
-    )
-    print(
-        f"sixteen 1 s sleepers: all done in {f['sixteen_sleepers']['seconds']} s "
-        f"(failed {f['sixteen_sleepers']['failed']})"
-    )
-    judging = f["judge"]
-    print(
-        f"judge of {judging['cases']} hello-world cases: {judging['judge_cases_per_s']} "
-        f"cases/s; {judging['cases']} /eval requests at once: {judging['evals_per_s']} "
-        f"jobs/s (failed {judging['failed']})"
-    )
-    print("hello-world p50 against python start-up at the same pace:")
-    for key, name in (
-        ("idle_vs_paced_start", f"both {f['pause_s']} s apart"),
-        ("back_to_back_vs_start", "both back to back"),
-    ):
-        t = f["same_pace"][key]
-        print(f"  {name}: {t['value']} vs {t['limit']} ms (ratio {t['ratio']})")
-    print("targets:")
-    names = {
-        "latency": "idle hello-world p50 <= python start-up, same pace (ms)",
-        "throughput_c4": "jobs/s at concurrency 4 >= 1.5 per back-to-back start-up",
-        "two_sleepers": "p50 under two sleepers <= 1.5x idle p50 (ms)",
-        "sixteen_sleepers": "16 one-second sleepers done in < 3 s (ms)",
-        "judge": "judge cases/s >= as many /eval requests at once, jobs/s",
-    }
-    for key, name in names.items():
-        t = targets[key]
-        print(f"  {verdict(t['pass'])}  {name}: {t['value']} vs {t['limit']} (ratio {t['ratio']})")
+        for part, ms in f["cpu_breakdown_ms"].get("all", {}).items()
+    ] or [("  where it goes", "not measured: needs perf and a server on this host")]
+    rows = [
+        ("/usr/bin/python3 -I -c pass, back to back", f"{f['baseline_python_ms']} ms"),
+        (f"/usr/bin/python3 -I -c pass, {pause} s apart", f"{f['baseline_python_paced_ms']} ms"),
+        ("/usr/bin/python3 -I -c pass, CPU", f"{f['baseline_python_cpu_ms']} ms"),
+        (
+            "bare nsjail + python, no HTTP",
+            f"{f['baseline_jail_ms']} ms ({f['baseline_jail_note']})",
+        ),
+        (f"idle hello-world, {pause} s apart", latencies(idle)),
+        ("hello-world back to back", latencies(seq)),
+        *(
+            (f"concurrency {c['clients']}", f"{c['jobs_per_s']} jobs/s, " + latencies(c))
+            for c in f["concurrency"]
+        ),
+        ("CPU per job at concurrency 4 (all cores)", f"{f['cpu_per_job_ms']} ms"),
+        *breakdown,
+        ("hello-world beside two sleepers", latencies(f["two_sleepers"])),
+        ("hello-world beside four busy loops", latencies(f["four_busy"])),
+        (
+            "sixteen 1 s sleepers",
+            f"{f['sixteen_sleepers']['seconds']} s, failed {f['sixteen_sleepers']['failed']}",
+        ),
+        (
+            f"judge of {f['judge']['cases']} hello-world cases",
+            f"{f['judge']['judge_cases_per_s']} cases/s; as many /eval at once "
+            f"{f['judge']['evals_per_s']} jobs/s (failed {f['judge']['failed']})",
+        ),
+        *(
+            (f"{verdict(t['pass'])} {name}", f"{t['value']} (limit {t['limit']})")
+            for name, t in f["targets"].items()
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print(f"snekbox at {f['url']}")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def latencies(f: dict) -> str:
+    failed = f["failed"] + f.get("loop_failed", 0)
+    return f"p50 {f['p50']}  p90 {f['p90']}  p99 {f['p99']} ms (failed {failed})"

@@ -2,6 +2,7 @@
 
 nsjail creates one child cgroup per run (NSJAIL.<pid>) under a parent that must exist
 already; this module finds which cgroup version the host uses and prepares that parent.
+It also lowers a job's CPU weight when snekbox demotes it (snekbox.jail.priority).
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from pathlib import Path
 PARENT = "NSJAIL"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids")
+# A demoted job's CPU weight: the least there is. On v1 demoted jobs share one cpu cgroup
+# (NSJAIL under the service's own cpu cgroup, so that they stay within any CPU quota of the
+# service) with these shares; on v2 each one's own cgroup gets it.
+V1_DEMOTED_SHARES = 2
+V2_DEMOTED_WEIGHT = 1
+V2_DEFAULT_WEIGHT = 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class CgroupError(RuntimeError):
@@ -50,6 +58,8 @@ class Cgroups:
     version: int
     root: Path
     limits_swap: bool
+    # v1: the service's own cpu cgroup, where jobs start and where NSJAIL holds demoted ones.
+    cpu_home: Path | None = None
 
     @property
     def parents(self) -> list[Path]:
@@ -74,6 +84,37 @@ class Cgroups:
                     continue
                 removed.append(cgroup)
         return removed
+
+    def job_cgroup(self, job_pid: int) -> Path:
+        """The run cgroup nsjail made for the job `job_pid` (on v1, its pids one)."""
+        return self.parents[-1] / f"{PARENT}.{job_pid}"
+
+    def cpu_used(self, job_pid: int) -> float:
+        """Seconds of CPU the job's processes have used (v1 counts the living ones and the
+        children they reaped, as it has no per-run cpu accounting); OSError once gone."""
+        cgroup = self.job_cgroup(job_pid)
+        if self.version == 2:
+            stat = dict(line.split() for line in (cgroup / "cpu.stat").read_text().splitlines())
+            return int(stat["usage_usec"]) / 1e6
+        ticks = 0
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
+        return ticks / CLOCK_TICKS
+
+    def weigh(self, job_pid: int, demoted: bool) -> None:
+        """Give the job the least CPU weight, so that it yields to every other job, or (not
+        `demoted`) the weight it started with: on v1 its processes move into NSJAIL under
+        the service's cpu cgroup, or back to that cgroup. OSError once it is gone."""
+        cgroup = self.job_cgroup(job_pid)
+        if self.version == 2:
+            weight = V2_DEMOTED_WEIGHT if demoted else V2_DEFAULT_WEIGHT
+            (cgroup / "cpu.weight").write_text(str(weight))
+            return
+        assert self.cpu_home is not None  # prepare() finds it on v1
+        target = self.cpu_home / (PARENT if demoted else "") / "cgroup.procs"
+        for pid in (cgroup / "cgroup.procs").read_text().split():
+            target.write_text(pid)  # one pid per write
 
     def nsjail_args(self, limits: JailLimits) -> list[str]:
         """Flags that put a run under `parent` within `limits`, with no swap."""
@@ -155,7 +196,7 @@ def _write(path: Path, value: str) -> None:
 
 
 def _enable_controllers(cgroup: Path) -> None:
-    wanted = {"memory", "pids"}
+    wanted = {"memory", "pids", "cpu"}
     available = set((cgroup / "cgroup.controllers").read_text().split())
     if not wanted <= available:
         raise CgroupError(
@@ -182,17 +223,32 @@ def _move_self_out_of_root(root: Path) -> None:
             pass  # a process that exited meanwhile, or a kernel thread that cannot move
 
 
+def _own_cgroup(controller: str) -> str:
+    """This process's cgroup in a v1 `controller` hierarchy, relative to its root."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path.lstrip("/")
+    return ""
+
+
 def prepare(root: Path = CGROUP_ROOT) -> Cgroups:
-    """Create snekbox's parent cgroup with memory and pids delegated to it."""
+    """Create snekbox's parent cgroup with memory, pids and cpu delegated to it (on v1,
+    NSJAIL under the service's own cpu cgroup is where demoted jobs go)."""
     version = detect_version(root)
     if version == 1:
-        for name in V1_CONTROLLERS:
+        cpu_home = root / "cpu" / _own_cgroup("cpu")
+        for parent in (*(root / name for name in V1_CONTROLLERS), cpu_home):
             try:
-                (root / name / PARENT).mkdir(exist_ok=True)
+                (parent / PARENT).mkdir(exist_ok=True)
             except OSError as e:
-                raise CgroupError(f"cannot create {root / name / PARENT}: {e.strerror}") from e
+                raise CgroupError(
+                    f"cannot create {parent / PARENT}: {e.strerror}; snekbox needs the v1 "
+                    f"memory, pids and cpu hierarchies mounted under {root}"
+                ) from e
+        _write(cpu_home / PARENT / "cpu.shares", str(V1_DEMOTED_SHARES))
         memsw = root / "memory" / PARENT / "memory.memsw.limit_in_bytes"
-        return Cgroups(1, root, limits_swap=memsw.exists())
+        return Cgroups(1, root, limits_swap=memsw.exists(), cpu_home=cpu_home)
 
     parent = root / PARENT
     try:

@@ -64,6 +64,7 @@ class Settings:
     max_queue: int
     pool_size: int
     health_interval: float
+    demote_after_cpu: float
     api_tokens: str
     api_tokens_file: str
     playground: bool

@@ -119,6 +119,7 @@ def prepare(settings: Settings) -> NsJail:
             runtimes,
             settings.tmpfs_size,
             settings.max_output_files,
+            settings.demote_after_cpu,
         )
     except (limits.CgroupError, RuntimeConfigError, OSError) as e:
         raise JailSetupError(f"snekbox cannot start: {e}") from e

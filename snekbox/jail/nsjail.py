@@ -42,7 +42,8 @@ class RunSpec:
 
 class NsJail:
     """nsjail with `config` plus the per-run flags added here, and what runs share: the
-    cgroups, the work directory, the uid range, the runtimes' views, the limits of /home."""
+    cgroups, the work directory, the uid range, the runtimes' views, the limits of /home,
+    the CPU seconds after which a job yields to others (snekbox.jail.priority)."""
 
     def __init__(
         self,
@@ -54,6 +55,7 @@ class NsJail:
         runtimes: dict[str, Runtime],
         tmpfs_size: int,
         max_output_files: int,
+        demote_after_cpu: float,
     ):
         self.binary = binary
         self.config = config
@@ -63,6 +65,7 @@ class NsJail:
         self.runtimes = runtimes
         self.tmpfs_size = tmpfs_size
         self.max_output_files = max_output_files
+        self.demote_after_cpu = demote_after_cpu
         self._views = {
             (name, with_figures): runtime.expose(workdir, with_figures)
             for name, runtime in runtimes.items()

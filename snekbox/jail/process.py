@@ -43,6 +43,17 @@ class Watch:
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
+class Checker(typing.Protocol):
+    """Checks on a job while it is supervised (snekbox.jail.priority.Demotion): check()
+    every `interval` seconds while it runs, and before_stop() once if snekbox stops it."""
+
+    interval: float
+
+    def check(self) -> None: ...
+
+    def before_stop(self) -> None: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What came out of one nsjail process."""
@@ -79,7 +90,12 @@ def start(
 
 
 def supervise(
-    proc: subprocess.Popen, log_fd: int, time_limit: float, output_limit: int, watch: Watch
+    proc: subprocess.Popen,
+    log_fd: int,
+    time_limit: float,
+    output_limit: int,
+    watch: Watch,
+    checker: Checker,
 ) -> Outcome:
     """Read a started nsjail's output, stopping it (SIGTERM, which makes it kill the job)
     at either limit or when `watch` cancels it (Cancelled); the time limit counts from now."""
@@ -87,12 +103,13 @@ def supervise(
     deadline = began + time_limit
     watch.started.set()
     try:
-        output, stopped = _read(proc, deadline, output_limit, watch)
+        output, stopped = _read(proc, deadline, output_limit, watch, checker)
         if stopped is None:
             stopped = _wait(proc, deadline, watch.cancel)
     finally:
         # Whatever ended the reading (a limit, an error), nsjail does not outlive it.
         if proc.poll() is None:
+            checker.before_stop()
             stop(proc)
         _output(proc).close()
     if watch.cancel.is_set():
@@ -130,18 +147,22 @@ def _wait(proc: subprocess.Popen, deadline: float, cancel: threading.Event) -> S
 
 
 def _read(
-    proc: subprocess.Popen, deadline: float, limit: int, watch: Watch
+    proc: subprocess.Popen, deadline: float, limit: int, watch: Watch, checker: Checker
 ) -> tuple[bytes, Stop | None]:
     chunks: list[bytes] = []
     size = 0
     fd = _output(proc).fileno()
+    next_check = time.monotonic() + checker.interval
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while not watch.cancel.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 return b"".join(chunks), Stop.TIMEOUT
-            if not selector.select(min(remaining, CANCEL_POLL)):
+            if now >= next_check:
+                checker.check()
+                next_check = now + checker.interval
+            if not selector.select(min(deadline, next_check, now + CANCEL_POLL) - now):
                 continue
             chunk = os.read(fd, READ_SIZE)
             if not chunk:

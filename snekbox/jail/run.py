@@ -15,7 +15,7 @@ import re
 import subprocess
 from typing import TYPE_CHECKING
 
-from snekbox.jail import process
+from snekbox.jail import priority, process
 from snekbox.jail.runtimes import Runtime
 from snekbox.limits import JailLimits
 from snekbox.result import EvalResult, FileAttachment, Status
@@ -128,9 +128,15 @@ class Run:
 
     def finish(self, spec: RunSpec, watch: process.Watch | None = None) -> EvalResult:
         """Supervise the job to its end, its time limit counting from now, followed by
-        `watch` (see process.Watch); its result."""
+        `watch` (see process.Watch) and demoted once it has used much CPU; its result."""
+        demotion = priority.Demotion(self.jail.cgroups, self.proc.pid, self.jail.demote_after_cpu)
         outcome = process.supervise(
-            self.proc, self.log_fd, spec.limits.time, spec.limits.output, watch or process.Watch()
+            self.proc,
+            self.log_fd,
+            spec.limits.time,
+            spec.limits.output,
+            watch or process.Watch(),
+            demotion,
         )
         self._end()
         return result(outcome, self.home.collect_outputs(self.jail.max_output_files))

@@ -111,7 +111,10 @@ class WarmPool:
     def _fill(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(self._has_work, self._next_change())
+                # The next change is worked out again after every wake-up: a job that
+                # began meanwhile is due for replacement sooner than anything before.
+                while not self._has_work():
+                    self._changed.wait(self._next_change())
                 if self._closed:
                     return
                 stale = self._ready.popleft() if self._oldest_expired() else None

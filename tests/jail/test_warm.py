@@ -6,6 +6,7 @@ before the job existed, and the two results must be the same.
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib.util
 import time
 
@@ -190,3 +191,27 @@ def test_pool_serves_only_the_default_runtime_and_memory(jobs):
     assert jobs.pool.serves(default)
     more_memory = spec_of(jobs, {**CASES["hello"], "limits": {"memory": 64 * MB}})
     assert not jobs.pool.serves(more_memory)
+
+
+def test_pool_is_topped_up_while_long_jobs_hold_its_jails(jobs):
+    """Jails taken by jobs that run on are replaced after REPLACE_AFTER, not when something
+    else happens to wake the pool up (at the latest when a waiting jail expires, 60 s)."""
+    pool = jobs.pool
+
+    def wait_until_full(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while len(pool._ready) < pool.size:
+            assert time.monotonic() < deadline, f"{len(pool._ready)} of {pool.size} ready"
+            time.sleep(0.05)
+
+    wait_until_full(30)
+    spec = spec_of(jobs, {"args": ["-c", "import time; time.sleep(8)"], "limits": {"time": 15}})
+    with concurrent.futures.ThreadPoolExecutor(pool.size) as executor:
+        long_jobs = [executor.submit(pool.run, spec) for _ in range(pool.size)]
+        deadline = time.monotonic() + 10
+        while len(pool._running) < pool.size and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(pool._running) == pool.size, "the long jobs did not all take a warm jail"
+        wait_until_full(5)
+        results = [job.result() for job in long_jobs]
+    assert [(r.returncode, r.status.value) for r in results if r] == [(0, "ok")] * pool.size
