@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -291,7 +292,11 @@ def snapshot(master: int, work_dir: str) -> Snapshot:
             nsjails.append(pid)
         if parent in family and state == "Z":
             zombies.append(pid)
-    tmp = {n for n in os.listdir("/tmp") if "nsjail" in n or "snekbox" in n}
+    # Another server's metrics directory (named after its master) is not this one's to clean.
+    others = re.compile(rf"snekbox-metrics-(?!{master}-)")
+    tmp = {
+        n for n in os.listdir("/tmp") if ("nsjail" in n or "snekbox" in n) and not others.match(n)
+    }
     return Snapshot(workers, mounts, runs, nsjails, zombies, tmp, _idle_cgroups())
 
 
