@@ -90,7 +90,7 @@ def test_threads_do_not_outlive_the_time_limit(jobs):
         "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
         "print('started', flush=True)"
     )
-    result = run_leaving_nothing(jobs, code, limits={"processes": 4, "time": 1})
+    result = run_leaving_nothing(jobs, code, limits={"processes": 4, "time": 5})
     assert (result.stdout, result.status.value) == ("started\n", "timeout")
 
 
