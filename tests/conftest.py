@@ -23,6 +23,7 @@ from tests.helpers import Client, b64
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_VARIABLE = "SNEKBOX_TEST_SECRET"
 SECRET_VALUE = "the-server-environment-must-not-leak"
+STARTUP_BOUND = 120
 # Third-party packages the tests give jobs (numpy, pandas, matplotlib, ...): the locked list
 # of the full Docker image.
 JOB_REQUIREMENTS = ROOT / "config" / "job-packages.txt"
@@ -107,7 +108,9 @@ def start_server(
     )
     proc.log = log
     client = Client("127.0.0.1", port)
-    deadline = time.monotonic() + 30
+    # Generous: the bound only keeps a broken server from hanging the tests, and an
+    # emulated VM (scripts/cgroup2-check) starts one about 20 times slower.
+    deadline = time.monotonic() + STARTUP_BOUND
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {server_log(proc)[-3000:]}")
@@ -117,7 +120,7 @@ def start_server(
         except OSError:
             time.sleep(0.1)
     stop_server(proc)
-    raise RuntimeError("server did not become healthy in 30 s")
+    raise RuntimeError(f"server did not become healthy in {STARTUP_BOUND} s")
 
 
 def server_log(proc: subprocess.Popen) -> str:
