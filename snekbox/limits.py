@@ -238,6 +238,10 @@ def prepare(root: Path = CGROUP_ROOT) -> Cgroups:
     version = detect_version(root)
     if version == 1:
         cpu_home = root / "cpu" / _own_cgroup("cpu")
+        if not cpu_home.is_dir():
+            # In a container (Docker on v1) the hierarchy is mounted from the service's own
+            # cgroup down, so the path /proc/self/cgroup names is not there: its root is ours.
+            cpu_home = root / "cpu"
         for parent in (*(root / name for name in V1_CONTROLLERS), cpu_home):
             try:
                 (parent / PARENT).mkdir(exist_ok=True)

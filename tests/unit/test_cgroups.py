@@ -68,6 +68,14 @@ def test_v1_demoted_jobs_stay_under_the_services_own_cpu_cgroup(tmp_path, monkey
     assert cgroups.cpu_home == home
 
 
+def test_v1_in_a_container_the_cpu_hierarchys_root_is_the_services_own(tmp_path, monkeypatch):
+    make_v1(tmp_path)  # mounted from the container's cgroup down, which /proc names in full
+    monkeypatch.setattr(limits, "_own_cgroup", lambda controller: "docker/0123abcd")
+    cgroups = limits.prepare(tmp_path)
+    assert cgroups.cpu_home == tmp_path / "cpu"
+    assert (tmp_path / "cpu" / "NSJAIL" / "cpu.shares").read_text() == "2"
+
+
 def test_v1_without_cpu_hierarchy_is_a_clear_error(tmp_path):
     make_v1(tmp_path)
     (tmp_path / "cpu" / "tasks").unlink()
