@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +109,25 @@ class EventStream:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def read_slowly(
+    client: Client, body: str, headers: bytes, seconds: float, pause: float
+) -> tuple[int, socket.socket]:
+    """POST `body` to /eval on a socket with a small receive buffer, then read the answer a
+    chunk per `pause` for at most `seconds`; the bytes taken, and the socket, still open."""
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    reader.connect((client.host, client.port))
+    reader.sendall(
+        b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s"
+        b"Content-Length: %d\r\n\r\n%s" % (headers, len(body), body.encode())
+    )
+    start, taken = time.monotonic(), 0
+    while time.monotonic() - start < seconds:
+        chunk = reader.recv(65536)
+        if not chunk:
+            break
+        taken += len(chunk)
+        time.sleep(pause)
+    return taken, reader

@@ -4,7 +4,6 @@ is written, one result, and a client that goes away stopping its job."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import uuid
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import leftovers, server_log, start_server, stop_server
-from tests.helpers import EventStream, b64, processes_mentioning
+from tests.helpers import EventStream, b64, processes_mentioning, read_slowly
 
 COLD = {"memory": 64 * 1024 * 1024}  # not the default memory limit: never a warm jail
 
@@ -227,21 +226,7 @@ def test_a_client_taking_a_stream_slowly_does_not_keep_its_job_slot():
         # About 18 MB of events (the output, then the result holding it again): 20 s allowed.
         code = "import sys; sys.stdout.write('x' * 9_000_000)"
         body = json.dumps({"input": code, "limits": {"output": 9_500_000}})
-        reader = socket.socket()
-        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        reader.connect((client.host, client.port))
-        reader.sendall(
-            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Accept: text/event-stream\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body.encode())
-        )
-        start, taken = time.monotonic(), 0
-        while time.monotonic() - start < 45:  # about 200 KB/s: 90 s for the whole stream
-            chunk = reader.recv(65536)
-            if not chunk:
-                break
-            taken += len(chunk)
-            time.sleep(0.3)
+        taken, reader = read_slowly(client, body, b"Accept: text/event-stream\r\n", 45, 0.3)
         assert taken < 18_000_000  # cut off part way
         assert client.eval(input="print('next')")["stdout"] == "next\n"
         reader.close()
