@@ -117,7 +117,39 @@ def test_an_unread_answer_holds_its_job_slot_until_it_is_sent():
     )
     try:
         body = json.dumps({"input": "print('x' * 8_000_000)", "limits": {"output": 9_000_000}})
-        taken, reader = read_slowly(client, body, b"", 26, 0.2)
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect((client.host, client.port))
+        reader.sendall(
+            b"POST /eval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode())
+        )
+        time.sleep(1)  # the job has run; its answer waits for a reader that does not read
+        assert client.post("/eval", {"input": "pass"}).status == 503
+        time.sleep(TIMEOUT + 1)  # the server gives up on that reader and frees the slot
+        assert client.eval(input="print('next')")["stdout"] == "next\n"
+        reader.close()
+    finally:
+        stop_server(proc)
+
+
+@pytest.mark.slow
+def test_a_client_taking_its_answer_slowly_does_not_keep_its_job_slot():
+    """Each write of the answer has its own timeout, so a client reading a little faster
+    than that would hold the slot for as long as it liked; the whole answer must be taken
+    within request_timeout plus a second per MiB."""
+    proc, client = start_server(
+        {
+            "SNEKBOX_REQUEST_TIMEOUT": str(TIMEOUT),
+            "SNEKBOX_MAX_JOBS": "1",
+            "SNEKBOX_MAX_QUEUE": "0",
+            "SNEKBOX_POOL_SIZE": "0",
+        }
+    )
+    try:
+        # About 20 MiB of answer, far more than the sockets' buffers: 22 s allowed.
+        body = json.dumps({"input": "open('big', 'wb').write(bytes(15_000_000))"})
+        taken, reader = read_slowly(client, body, b"", 26, 0.2)  # about 320 KB/s
         assert taken < 15_000_000  # cut off part way
         assert client.eval(input="print('next')")["stdout"] == "next\n"
         reader.close()
